@@ -1,0 +1,51 @@
+"""Home page: the question, the map of names, the learning path and a live teaser."""
+import streamlit as st
+
+import core
+import ui
+from core.figures import estimate_histograms
+
+ui.page_setup("Home", ":material/home:")
+
+st.title("How do gradients get through random sampling?")
+st.markdown(
+    r"""
+Training a VAE, a policy or a Bayesian network means differentiating an **expectation**:
+
+$$\nabla_\theta\,\mathbb{E}_{z\sim p_\theta}[f(z)].$$
+
+Autograd differentiates the operations it recorded. Drawing $z \sim p_\theta$ is not such an operation:
+a sample is a number, and nothing in it says how it would have moved had $\theta$ been a little different.
+There are two honest ways out. **Rewrite the sample** as a differentiable function of $\theta$ and noise
+that does not depend on $\theta$ — for a Gaussian, $z=\mu+\sigma\epsilon$ — and differentiate through it
+(*pathwise*). Or **differentiate the density** instead of the sample, $\nabla_\theta \log p_\theta(z)$
+(*score function*), or write $\nabla_\theta p_\theta$ as a difference of two distributions and sample both
+(*measure-valued*). All three are unbiased; they differ, sometimes by orders of magnitude, in variance.
+"""
+)
+
+st.subheader("One picture")
+st.caption("f(x) = cos(3x), x ~ N(μ, 1), 10 samples per estimate, 2,000 estimates each. Move μ.")
+mu = st.slider("μ", -2.0, 2.0, 0.5, 0.1, key="home_mu")
+teaser = ui.cached_estimate("cos(3*x)", float(mu), 1.0, 10, 2000, 0, ("pathwise", "score"))
+g_mu, _ = ui.cached_exact("cos(3*x)", float(mu), 1.0)["gradient"]
+st.plotly_chart(estimate_histograms(teaser, "mu", g_mu), width="stretch", key="teaser",
+                alt="Histograms of pathwise and score-function estimates of the mu-gradient for f = cos(3x)")
+st.caption("Both are centred on the exact gradient (dashed). Here the score function is *narrower*: "
+           "reparameterization is not always the low-variance choice.")
+
+st.subheader("The learning path")
+st.page_link("pages/1_Estimator_Lab.py", label="Estimator Lab — every estimator, live, against the exact gradient", icon=":material/casino:")
+
+st.subheader("One idea, many names")
+st.markdown(
+    """
+| this app says | also called |
+|---|---|
+| **pathwise** | reparameterization trick, "fully reparameterized" (TensorFlow Probability), `rsample()` in PyTorch |
+| **score function** | REINFORCE, likelihood-ratio estimator, the policy gradient of reinforcement learning |
+| **measure-valued** | weak derivative |
+| **baseline** | control variate; in reinforcement learning the value function of an advantage |
+"""
+)
+st.caption(f"The exact gradients come from quadrature in the `core` package; estimators: {', '.join(core.ESTIMATORS)}.")

@@ -1,0 +1,109 @@
+"""Plotly figure builders. Pure: numbers in, ``go.Figure`` out; no Streamlit.
+
+Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies),
+one colour per estimator everywhere in the app.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .estimators import ESTIMATORS, Estimates
+from .stats import histogram, nice_range
+
+__all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "variance_vs_L"]
+
+COLORS = {
+    "pathwise": "#0072B2",
+    "score": "#D55E00",
+    "score_loo": "#E69F00",
+    "score_optimal": "#009E73",
+    "score_batchmean": "#CC79A7",
+    "mvd": "#56B4E9",
+    "mvd_uncoupled": "#F0E442",
+    "finite_difference": "#999999",
+}
+EXACT_COLOR = "#7F7F7F"
+_PARAM_LABEL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
+
+
+def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
+                        scale: float = 1.0, bins: int = 60, title: str | None = None) -> go.Figure:
+    """One row per estimator: a pre-binned histogram of its ``reps`` estimates of the
+    gradient w.r.t. ``param`` ("mu" or "sigma"), on a shared x-axis, with the exact
+    gradient as a dashed line and the estimates' mean as a triangle.
+
+    ``scale`` multiplies the σ-estimates (pass σ to show ∂/∂log σ = σ ∂/∂σ).
+    """
+    names = list(results)
+    values = {n: (results[n].d_mu if param == "mu" else results[n].d_sigma) * scale for n in names}
+    lo, hi = nice_range(list(values.values()), [exact])
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.02 if len(names) > 4 else 0.05)
+    for row, name in enumerate(names, start=1):
+        centres, density, width, outside = histogram(values[name], lo, hi, bins)
+        finite = values[name][np.isfinite(values[name])]
+        label = ESTIMATORS[name].label
+        fig.add_trace(
+            go.Bar(x=centres, y=density, width=width, marker_color=COLORS[name], marker_line_width=0,
+                   name=label, showlegend=False,
+                   hovertemplate=f"{label}<br>%{{x:.4g}}: density %{{y:.3g}}<extra></extra>"),
+            row=row, col=1,
+        )
+        top = float(density.max()) if density.size and density.max() > 0 else 1.0
+        if finite.size:
+            mean = float(finite.mean())
+            if lo <= mean <= hi:
+                fig.add_trace(
+                    go.Scatter(x=[mean], y=[top * 1.08], mode="markers", showlegend=False,
+                               marker=dict(symbol="triangle-down", size=10, color=COLORS[name],
+                                           line=dict(width=1, color=EXACT_COLOR)),
+                               hovertemplate=f"{label}: mean of estimates %{{x:.5g}}<extra></extra>"),
+                    row=row, col=1,
+                )
+        if math.isfinite(exact):
+            fig.add_vline(x=exact, line=dict(color=EXACT_COLOR, width=2, dash="dash"), row=row, col=1)
+        text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
+        fig.add_annotation(text=text, xref="x domain", yref="y domain", x=0.0, y=1.0, showarrow=False,
+                           xanchor="left", yanchor="top", font=dict(size=12),
+                           row=row, col=1)
+        fig.update_yaxes(showticklabels=False, range=[0, top * 1.3], row=row, col=1)
+    fig.update_xaxes(range=[lo, hi])
+    fig.update_xaxes(title_text=f"estimate of {_PARAM_LABEL[param]}   (dashed: exact = {exact:.4g})",
+                     row=len(names), col=1)
+    fig.update_layout(
+        title=title, height=90 + 95 * len(names), margin=dict(l=10, r=10, t=40 if title else 10, b=50),
+        bargap=0, showlegend=False,
+    )
+    return fig
+
+
+def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
+                  exact_single: dict[str, float] | None = None, param: str = "mu") -> go.Figure:
+    """Log–log variance of the L-sample estimate against L.
+
+    Dots: measured variances (Monte Carlo). Dashed lines: the exact single-sample
+    variance divided by L, where it is known, which has slope −1 on these axes.
+    """
+    fig = go.Figure()
+    Ls = np.asarray(Ls, dtype=float)
+    for name, var in variances.items():
+        v = np.asarray(var, dtype=float)
+        ok = np.isfinite(v) & (v > 0)
+        label = ESTIMATORS[name].label
+        if ok.any():
+            fig.add_trace(go.Scatter(x=Ls[ok], y=v[ok], mode="markers+lines", name=label,
+                                     line=dict(color=COLORS[name], width=1), marker=dict(size=8, color=COLORS[name]),
+                                     hovertemplate=f"{label}<br>L=%{{x}}: variance %{{y:.3g}}<extra></extra>"))
+        exact = (exact_single or {}).get(name)
+        if exact is not None and math.isfinite(exact) and exact > 0:
+            fig.add_trace(go.Scatter(x=Ls, y=exact / Ls, mode="lines", showlegend=False,
+                                     line=dict(color=COLORS[name], width=1.5, dash="dash"),
+                                     hovertemplate=f"{label}: exact variance/L %{{y:.3g}}<extra></extra>"))
+    fig.update_xaxes(type="log", title_text="L (samples per estimate)")
+    fig.update_yaxes(type="log", title_text=f"variance of {_PARAM_LABEL[param]} estimate", exponentformat="power")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    return fig

@@ -1,0 +1,150 @@
+"""Streamlit-only helpers shared by the pages: page set-up, shared controls bound to the
+URL, and cached calls into :mod:`core`. The maths lives in ``core``; nothing here
+computes a gradient.
+"""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+import core
+from core.presets import CUSTOM, PRESETS, formula_for
+
+L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
+REPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000]
+MAX_LIVE_SAMPLES = 500_000  # reps × L per rerun: keeps one update well under a second
+SIGMA_MIN, SIGMA_MAX = 0.05, 3.0
+MU_MIN, MU_MAX = -3.0, 3.0
+CACHE_ENTRIES = 48
+
+
+PAGES = [
+    # (script, label, icon): the order is the learning path.
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
+]
+
+
+def page_setup(title: str, icon: str = ":material/casino:") -> None:
+    """Wide layout (projectors), the page title and the sidebar's page list."""
+    st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=icon, layout="wide")
+    with st.sidebar:
+        st.markdown("**Gradients through sampling**")
+        for script, label, page_icon in PAGES:
+            st.page_link(script, label=label, icon=page_icon)
+
+
+def objective_controls(default: str = "cos", key_prefix: str = "") -> tuple[str, core.Objective | None, str | None]:
+    """Preset picker, its cost parameter k, and a free-text formula.
+
+    Returns (formula text, parsed objective or None, error message or None).
+    """
+    keys = list(PRESETS)
+    col_f, col_k = st.columns([2, 2])
+    with col_f:
+        preset = st.selectbox(
+            "Objective f(x)", keys, index=keys.index(default), key=f"{key_prefix}f",
+            format_func=lambda k: PRESETS[k].label, bind="query-params",
+            help="The function whose expectation E[f(x)], x ~ N(μ, σ²), we differentiate.",
+        )
+    k_value, custom = None, ""
+    with col_k:
+        if preset == CUSTOM:
+            custom = st.text_input(
+                "Formula in x", value="cos(3*x) + x**2", key=f"{key_prefix}expr", bind="query-params",
+                max_chars=core.objective.MAX_LENGTH,
+                help="Use x, numbers, pi, e, + - * / ** (or ^), comparisons such as x > 0 (giving 0 or 1), "
+                     f"and the functions {', '.join(core.FUNCTIONS)}.",
+            )
+        elif PRESETS[preset].has_k:
+            k_value = st.slider("k (cost parameter)", -5.0, 5.0 if preset == "expk" else 10.0,
+                                float(PRESETS[preset].k), 0.1, key=f"{key_prefix}k", bind="query-params")
+        else:
+            st.markdown("&nbsp;")
+    text = formula_for(preset, k_value, custom)
+    try:
+        return text, core.parse_objective(text), None
+    except ValueError as err:
+        return text, None, str(err)
+
+
+def gaussian_controls(key_prefix: str = "") -> tuple[float, float]:
+    """μ and σ sliders, bound to the URL as ``mu`` and ``sigma``."""
+    col_mu, col_sigma = st.columns(2)
+    with col_mu:
+        mu = st.slider("μ (mean)", MU_MIN, MU_MAX, 0.5, 0.05, key=f"{key_prefix}mu", bind="query-params")
+    with col_sigma:
+        sigma = st.slider("σ (standard deviation)", SIGMA_MIN, SIGMA_MAX, 1.0, 0.05,
+                          key=f"{key_prefix}sigma", bind="query-params")
+    return float(mu), float(sigma)
+
+
+def _bump_seed(key: str) -> None:
+    st.session_state[key] = int(st.session_state.get(key, 0)) + 1
+
+
+def seed_control(key: str = "seed") -> int:
+    """A seed box and, beside it, a "Resample" button that moves to the next seed."""
+    col_seed, col_button = st.columns([1, 1], vertical_alignment="bottom")
+    with col_seed:
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, 1, key=key, bind="query-params",
+                               help="Same seed, same random numbers: a shared link reproduces the figure.")
+    with col_button:
+        st.button("Resample", key=f"{key}_resample", on_click=_bump_seed, args=(key,), icon=":material/casino:",
+                  help="Draw fresh random numbers (next seed).", width="stretch")
+    return int(seed)
+
+
+def sample_size_controls(key_prefix: str = "") -> tuple[int, int]:
+    """L (samples per estimate) and the number of replicate estimates, capped for speed."""
+    col_L, col_reps = st.columns(2)
+    with col_L:
+        L = st.select_slider("L (samples per estimate)", L_OPTIONS, value=10, key=f"{key_prefix}L",
+                             bind="query-params",
+                             help="Each gradient estimate averages L samples. Its variance falls like 1/L.")
+    with col_reps:
+        reps = st.select_slider("Replicates (how many estimates to draw)", REPS_OPTIONS, value=2000,
+                                key=f"{key_prefix}reps", bind="query-params",
+                                help="Each replicate is one independent L-sample estimate; the histograms show them all.")
+    return int(L), int(reps)
+
+
+def capped_reps(L: int, reps: int) -> tuple[int, bool]:
+    """Reps reduced so reps × L stays within the live budget; True if reduced."""
+    if L * reps <= MAX_LIVE_SAMPLES:
+        return reps, False
+    return max(MAX_LIVE_SAMPLES // L, 1), True
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed: int,
+                    estimators: tuple[str, ...]) -> dict[str, core.Estimates]:
+    return core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed, estimators=list(estimators))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_exact(text: str, mu: float, sigma: float) -> dict:
+    """Exact gradient, what pathwise averages to, and exact single-sample variances."""
+    gradient = core.exact_gradient(text, mu, sigma)
+    return {
+        "gradient": gradient,
+        "pathwise_mean": core.pathwise_expectation(text, mu, sigma),
+        "variances": core.exact_variances(text, mu, sigma),
+        "value": core.exact_value(text, mu, sigma),
+    }
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_variance_by_L(text: str, mu: float, sigma: float, Ls: tuple[int, ...], reps: int, seed: int,
+                         estimators: tuple[str, ...]):
+    return core.variance_by_L(text, mu, sigma, list(Ls), reps=reps, seed=seed, estimators=list(estimators))
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    """A number for a table: NaN as '—', infinities spelled out."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.{digits}g}"
