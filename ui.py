@@ -141,6 +141,14 @@ def cached_variance_by_L(text: str, mu: float, sigma: float, Ls: tuple[int, ...]
     return core.variance_by_L(text, mu, sigma, list(Ls), reps=reps, seed=seed, estimators=list(estimators))
 
 
+_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally inside st.markdown / st.error (a formula's __dunder__ stays as typed)."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
 def fmt(value: float, digits: int = 4) -> str:
     """A number for a table: NaN as '—', infinities spelled out."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

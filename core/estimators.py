@@ -145,11 +145,15 @@ def _rayleigh(shape, seed: int, stream: int) -> torch.Tensor:
 
 
 def _double_sided_maxwell(shape, seed: int, stream: int) -> torch.Tensor:
-    """M with density m² φ(m): ±√(χ²₃), the sign fair."""
+    """M with density m² φ(m) on the real line.
+
+    |M|² ~ χ²₃ = χ²₂ + χ²₁ = −2 log U + N², and the sign of N is a fair coin
+    independent of N², so M = sign(N) √(−2 log U + N²): one uniform and one normal.
+    """
     g = _generator(seed, stream)
-    chi = torch.randn((3, *shape), generator=g, dtype=torch.float64).square().sum(0).sqrt()
-    sign = torch.randint(0, 2, shape, generator=g, dtype=torch.int64).to(torch.float64) * 2.0 - 1.0
-    return sign * chi
+    n = torch.randn(shape, generator=g, dtype=torch.float64)
+    u = 1.0 - torch.rand(shape, generator=g, dtype=torch.float64)
+    return torch.sign(n) * torch.sqrt(n * n - 2.0 * torch.log(u))
 
 
 _STREAM_EPS, _STREAM_PILOT, _STREAM_W, _STREAM_W2, _STREAM_M, _STREAM_U = range(6)

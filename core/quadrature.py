@@ -249,6 +249,11 @@ def exact_variances(objective, mu: float, sigma: float, fd_step: float | None = 
     available in closed form here and is NaN), ``mvd_uncoupled`` and
     ``finite_difference``.
     """
+    with np.errstate(all="ignore"):
+        return _exact_variances(objective, mu, sigma, fd_step)
+
+
+def _exact_variances(objective, mu, sigma, fd_step):
     objective, cuts = _prepare(objective, mu, sigma)
     h = 0.1 * sigma if fd_step is None else fd_step
     g_mu, g_sigma = exact_gradient(objective, mu, sigma)

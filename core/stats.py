@@ -32,7 +32,15 @@ class Summary:
 
 
 def summarize(values: np.ndarray, exact: float) -> Summary:
-    """Mean, bias against ``exact``, standard error, z-score, spread and SNR (finite values only)."""
+    """Mean, bias against ``exact``, standard error, z-score, spread and SNR (finite values only).
+
+    Spreads too large for double precision come out as ∞ (no warning is raised).
+    """
+    with np.errstate(all="ignore"):
+        return _summarize(values, exact)
+
+
+def _summarize(values: np.ndarray, exact: float) -> Summary:
     values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
     n = finite.size

@@ -58,7 +58,7 @@ def lab() -> None:
     text, objective, error = ui.objective_controls(default="cos")
     mu, sigma = ui.gaussian_controls()
     L, reps = ui.sample_size_controls()
-    col_seed, col_est, col_log = st.columns([3, 5, 1], vertical_alignment="bottom")
+    col_seed, col_est, col_log = st.columns([3, 5, 1.6], vertical_alignment="bottom")
     with col_seed:
         seed = ui.seed_control()
     with col_est:
@@ -67,11 +67,11 @@ def lab() -> None:
             format_func=lambda n: core.ESTIMATORS[n].label, bind="query-params",
         )
     with col_log:
-        log_sigma = st.toggle("∂ log σ", key="logsig", bind="query-params",
+        log_sigma = st.toggle("∂/∂ log σ", key="logsig", bind="query-params",
                               help="Show the gradient with respect to log σ (= σ·∂/∂σ), the parameter a VAE's encoder outputs.")
 
     if error:
-        st.error(f"**Formula not understood.** {error}", icon="✏️")
+        st.error(f"**Formula not understood.** {ui.escape_markdown(error)}", icon=":material/edit:")
         return
     if not chosen:
         st.info("Pick at least one estimator.")
@@ -94,7 +94,7 @@ def lab() -> None:
             "The exact gradient cannot be computed here: E[f(x)] does not exist or f is not finite "
             "for some x (for example 1/x near 0, sqrt or log of negative numbers, or exp(x²)). "
             "The estimates below have no true value to aim at.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
     st.session_state["_lab_continuous"] = objective.continuous
     if not objective.continuous:
@@ -105,7 +105,7 @@ def lab() -> None:
             f"it averages to ∂μ ≈ {pm_mu:.4g} and ∂σ ≈ {pm_sigma:.4g}, while the true gradient is "
             f"({g_mu:.4g}, {g_sigma:.4g}). The score-function and measure-valued estimators only need "
             "values of f and stay unbiased.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
     elif not objective.smooth:
         st.info("f has corners (abs, relu, min, max) but no jumps: the pathwise estimator is still unbiased.")
@@ -117,7 +117,16 @@ def lab() -> None:
         st.warning(
             "Some estimates are not finite (f overflowed or is undefined at some samples) for: "
             + ", ".join(bad) + ". They are left out of the histograms and the table.",
-            icon="⚠️",
+            icon=":material/warning:",
+        )
+    with np.errstate(all="ignore"):
+        huge = [r.info.label for r in results.values() if r.info.label not in bad
+                and not (np.isfinite(np.var(r.d_mu)) and np.isfinite(np.var(r.d_sigma)))]
+    if huge:
+        st.warning(
+            "Some estimates are so large that their variance overflows double precision: "
+            + ", ".join(huge) + ". Their spread is shown as ∞; try smaller values of f.",
+            icon=":material/warning:",
         )
 
     scale = sigma if log_sigma else 1.0

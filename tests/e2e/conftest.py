@@ -120,20 +120,27 @@ def page(browser):
     context.close()
 
 
+_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid=stSpinner], [data-stale=true]')) return false;
+  return document.querySelectorAll('[data-testid=stMain] [data-testid=stElementContainer]').length > 0;
+}"""
+
+
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the app has rendered and its script (and fragments) stopped running."""
+    """Wait until the app has rendered content and its script (and fragments) stopped running.
+
+    Right after a navigation Streamlit reports "notRunning" before the first run has even
+    started, so idleness must hold, with content on the page, across a short pause.
+    """
     page.wait_for_selector("[data-testid=stApp]", timeout=timeout)
-    page.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-testid=stSpinner]')",
-        timeout=timeout,
-    )
+    for _ in range(3):
+        page.wait_for_function(_IDLE_JS, timeout=timeout)
+        page.wait_for_timeout(400)
+        if page.evaluate(_IDLE_JS):
+            return
+    page.wait_for_function(_IDLE_JS, timeout=timeout)
 
 
 def screenshot(page, name: str, full: bool = True) -> Path:

@@ -1,0 +1,87 @@
+"""Real-browser tests: Debian's Chromium, driven by Playwright, against `streamlit run app.py`."""
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.conftest import Server, screenshot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab")]
+
+
+def no_exception(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0, page.locator("[data-testid=stException]").first.inner_text()
+
+
+@pytest.mark.parametrize("path, name", PAGES)
+def test_every_page_loads_without_exception(server, page, path, name):
+    page.goto(server.url + path)
+    wait_idle(page)
+    no_exception(page)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    screenshot(page, name)
+
+
+SIGNATURE_JS = """() => {
+  const p = document.querySelector('.js-plotly-plot');
+  if (!p || !p._fullData) return null;
+  const bars = p._fullData.filter(t => t.type === 'bar').map(t => Array.from(t.y).slice(0, 60));
+  const title = Array.from(p.querySelectorAll('.xtitle')).map(e => e.textContent).join('|');
+  return JSON.stringify([title, bars]);
+}"""
+
+
+def _bar_signature(page) -> str:
+    """The first histogram's bar heights and axis title, as the browser has drawn them."""
+    page.wait_for_function(SIGNATURE_JS, timeout=30_000)
+    return page.evaluate(SIGNATURE_JS)
+
+
+def test_moving_a_slider_redraws_the_histograms_and_updates_the_url(server, page):
+    page.goto(server.url + "/Estimator_Lab")
+    wait_idle(page)
+    before = _bar_signature(page)
+    slider = page.get_by_role("slider", name=re.compile("μ"))
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => {{ const s = ({SIGNATURE_JS})(); return s !== null && s !== {before!r}; }}",
+                           timeout=30_000)
+    wait_idle(page)
+    no_exception(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("mu") == ["0.7"], page.url  # 0.5 + 4 × 0.05
+    screenshot(page, "estimator_lab_after_slider")
+
+
+def test_bad_formula_shows_a_message_in_the_browser(server, page):
+    page.goto(server.url + "/Estimator_Lab?f=custom%20formula")
+    wait_idle(page)
+    box = page.locator("[data-testid=stTextInput] input")
+    box.fill("__import__('os')")
+    box.press("Enter")
+    page.get_by_text("Formula not understood").wait_for(timeout=30_000)
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "estimator_lab_bad_formula", full=False)
+
+
+def test_deep_link_is_the_first_request_to_a_fresh_server(page):
+    """Community Cloud wakes a sleeping app on a student's click: the deep link must work first time."""
+    fresh = Server()
+    try:
+        fresh.wait_healthy()
+        page.goto(fresh.url + "/Estimator_Lab?f=step%20x%3E0&mu=0.3&sigma=0.7&L=5&seed=3")
+        wait_idle(page)
+        no_exception(page)
+        assert page.get_by_role("heading", name="Estimator Lab").count() == 1
+        assert page.get_by_text("pathwise estimator is wrong here").count() == 1
+        assert page.locator("[data-testid=stSidebar]").count() == 1  # the app frame, not a bare page
+        query = parse_qs(urlparse(page.url).query)
+        assert query.get("mu") == ["0.3"] and query.get("seed") == ["3"]
+        screenshot(page, "deep_link_fresh_server")
+    finally:
+        fresh.stop()
