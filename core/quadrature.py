@@ -151,8 +151,9 @@ def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np
             return (np.abs(a[:m] - b[:m]) <= rel * scale + 1e-300) & settled
 
     previous_window = None
+    panel_start = 1.0
     for bound in _WINDOWS:
-        panel, last = 1.0, None
+        panel, last = panel_start, None
         for _ in range(8):
             value = _integrate(weighted, cuts, bound, panel)
             if last is not None:
@@ -161,12 +162,22 @@ def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np
                 loose = close(value, last, 1e-8)
             last, panel = value, panel / 2
         else:
-            # Not converged under refinement (a pole such as 1/x, or wild oscillation).
+            # Not converged under refinement (a pole such as 1/x, or wild oscillation):
+            # a wider window will not help.
             value = value.copy()
             value[: len(loose)][~loose] = np.nan
+            break
         if previous_window is not None and np.all(close(value, previous_window, 1e-10) | ~np.isfinite(value[: len(value) // 2])):
             break
-        previous_window = value
+        # Stop early when the integrand is negligible on the window's last two units.
+        edges = np.concatenate([np.linspace(-bound, 2 - bound, 33), np.linspace(bound - 2, bound, 33)])
+        tail = np.abs(weighted(edges))
+        m = tail.shape[0] // 2
+        with np.errstate(all="ignore"):
+            negligible = 4.0 * tail[:m].max(axis=1) <= 1e-15 * value[m:]
+        if np.all(negligible & np.isfinite(value[:m])):
+            break
+        previous_window, panel_start = value, panel
     else:
         bad = ~close(value, previous_window, 1e-6)
         value = value.copy()
