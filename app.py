@@ -35,7 +35,12 @@ st.caption("Both are centred on the exact gradient (dashed). Here the score func
            "reparameterization is not always the low-variance choice.")
 
 st.subheader("The learning path")
-st.page_link("pages/1_Estimator_Lab.py", label="Estimator Lab — every estimator, live, against the exact gradient", icon=":material/casino:")
+for script, label, description in [
+    ("pages/2_Why_Sampling_Blocks_Gradients.py", "1 · Why sampling blocks gradients",
+     "seed 000's decomposition, torch's .sample() vs .rsample(), and seed 002's NaN"),
+    ("pages/1_Estimator_Lab.py", "2 · Estimator Lab", "every estimator, live, against the exact gradient"),
+]:
+    st.page_link(script, label=f"{label} — {description}", icon=dict((p[0], p[2]) for p in ui.PAGES)[script])
 
 st.subheader("One idea, many names")
 st.markdown(

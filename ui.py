@@ -23,6 +23,7 @@ PAGES = [
     # (script, label, icon): the order is the learning path.
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
+    ("pages/2_Why_Sampling_Blocks_Gradients.py", "Why sampling blocks gradients", ":material/block:"),
 ]
 
 
@@ -147,6 +148,13 @@ _MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
 def escape_markdown(text: str) -> str:
     """Text shown literally inside st.markdown / st.error (a formula's __dunder__ stays as typed)."""
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
+def fixed(value: float, decimals: int = 4) -> str:
+    """Fixed decimals, without a "-0.0000" for values that round to zero."""
+    if not math.isfinite(value):
+        return fmt(value)
+    return f"{round(value, decimals) + 0.0:.{decimals}f}"
 
 
 def fmt(value: float, digits: int = 4) -> str:

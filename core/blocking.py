@@ -104,7 +104,7 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
         error = None
     except RuntimeError as err:
         error = str(err).split("\n")[0]
-    demos["sample"] = dict(code="x = Normal(mu, sigma).sample()\nx.backward()", x=float(x),
+    demos["sample"] = dict(value_name="x", code="x = Normal(mu, sigma).sample()\nx.backward()", x=float(x),
                            requires_grad=bool(x.requires_grad), grad_fn=None, error=error, tensor=x,
                            names={})
 
@@ -114,7 +114,7 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
     eps = torch.randn((), dtype=torch.float64)
     z = m + s * eps
     z.backward()
-    demos["reparam"] = dict(code="eps = torch.randn(())\nz = mu + sigma * eps\nz.backward()", x=float(z.detach()),
+    demos["reparam"] = dict(value_name="z", code="eps = torch.randn(())\nz = mu + sigma * eps\nz.backward()", x=float(z.detach()),
                             requires_grad=True, grad_fn=type(z.grad_fn).__name__, error=None,
                             d_mu=float(m.grad), d_sigma=float(s.grad), eps=float(eps), tensor=z,
                             names={id(m): "mu", id(s): "sigma"})
@@ -124,7 +124,7 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
     m, s = leaves()
     z = torch.distributions.Normal(m, s).rsample()
     z.backward()
-    demos["rsample"] = dict(code="z = Normal(mu, sigma).rsample()\nz.backward()", x=float(z.detach()), requires_grad=True,
+    demos["rsample"] = dict(value_name="z", code="z = Normal(mu, sigma).rsample()\nz.backward()", x=float(z.detach()), requires_grad=True,
                             grad_fn=type(z.grad_fn).__name__, error=None, d_mu=float(m.grad), d_sigma=float(s.grad),
                             eps=float((z.detach() - mu) / sigma), tensor=z, names={id(m): "mu", id(s): "sigma"})
 
@@ -134,7 +134,7 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
     x = torch.distributions.Normal(m, s).sample()
     loss = (x - m) ** 2 + x  # E[loss] = σ² + μ, so the true ∂/∂μ is 1
     loss.backward()
-    demos["silent"] = dict(code="x = Normal(mu, sigma).sample()\nloss = (x - mu)**2 + x\nloss.backward()",
+    demos["silent"] = dict(value_name="x", code="x = Normal(mu, sigma).sample()\nloss = (x - mu)**2 + x\nloss.backward()",
                            x=float(x), requires_grad=True, grad_fn=type(loss.grad_fn).__name__, error=None,
                            d_mu=float(m.grad), true_d_mu=1.0, tensor=loss, names={id(m): "mu", id(s): "sigma"})
 
@@ -145,7 +145,7 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
     lp = dist.log_prob(dist.rsample())
     lp.backward()
     demos["logprob_rsample"] = dict(
-        code="d = Normal(mu, sigma)\nlp = d.log_prob(d.rsample())\nlp.backward()", x=float(lp.detach()), requires_grad=True,
+        value_name="lp", code="d = Normal(mu, sigma)\nlp = d.log_prob(d.rsample())\nlp.backward()", x=float(lp.detach()), requires_grad=True,
         grad_fn=type(lp.grad_fn).__name__, error=None, d_mu=float(m.grad), d_sigma=float(s.grad),
         tensor=lp, names={id(m): "mu", id(s): "sigma"},
     )
@@ -239,7 +239,7 @@ def conv_sampling_demo(seed: int, parameterization: str, size: int = 8) -> dict[
     loss = conv(z).pow(2).mean()
     loss.backward()
     return {
-        "loss": float(loss),
+        "loss": loss.item(),
         "grad_norm_mean": float(x_mean.grad.norm()),
         "grad_norm_second": float(x_second.grad.norm()),
         "nan_in_z": int(torch.isnan(z).sum()),

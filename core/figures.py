@@ -107,3 +107,29 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=40),
                       legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
     return fig
+
+
+def decomposition_bars(true: float, naive: float, missing: float,
+                       naive_mc: float | None = None, reparam_mc: float | None = None) -> go.Figure:
+    """Seed 000's decomposition as bars: true = naive (what autograd sees) + missing (∫ f ∇p).
+
+    Optional diamonds mark what real torch returned from n samples through ``.sample()``
+    (estimates the naive term) and through ``.rsample()`` (estimates the true gradient).
+    """
+    labels = ["true gradient<br>∇θ E[f]", "autograd on .sample()<br>E[∇θ f]", "the missing term<br>∫ f ∇θ p"]
+    colors = [COLORS["score_optimal"], COLORS["score"], COLORS["mvd"]]
+    fig = go.Figure(go.Bar(x=labels, y=[true, naive, missing], marker_color=colors,
+                           text=[f"{round(v, 10) + 0.0:.4g}" for v in (true, naive, missing)], textposition="outside",
+                           hovertemplate="%{x}: %{y:.5g}<extra>exact</extra>", name="exact (quadrature)"))
+    if naive_mc is not None and reparam_mc is not None:
+        fig.add_trace(go.Scatter(x=[labels[0], labels[1]], y=[reparam_mc, naive_mc], mode="markers",
+                                 marker=dict(symbol="diamond", size=14, color=EXACT_COLOR, line=dict(width=1, color="white")),
+                                 name="torch, n samples (.rsample() / .sample())",
+                                 hovertemplate="%{x}: %{y:.5g}<extra>torch</extra>"))
+    values = [v for v in (true, naive, missing, naive_mc, reparam_mc) if v is not None and math.isfinite(v)]
+    lo, hi = min(values + [0.0]), max(values + [0.0])
+    pad = 0.2 * max(hi - lo, 1e-6)
+    fig.update_yaxes(range=[lo - pad, hi + pad], zeroline=True, title_text="∂/∂θ")
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
+                      legend=dict(orientation="h", y=-0.25, x=0))
+    return fig

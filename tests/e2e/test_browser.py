@@ -9,7 +9,7 @@ from tests.e2e.conftest import Server, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab")]
+PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks")]
 
 
 def no_exception(page) -> None:
@@ -21,7 +21,7 @@ def test_every_page_loads_without_exception(server, page, path, name):
     page.goto(server.url + path)
     wait_idle(page)
     no_exception(page)
-    assert page.locator(".js-plotly-plot").count() >= 1
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)  # charts mount lazily
     screenshot(page, name)
 
 
