@@ -22,8 +22,9 @@ CACHE_ENTRIES = 48
 PAGES = [
     # (script, label, icon): the order is the learning path.
     ("app.py", "Home", ":material/home:"),
-    ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
     ("pages/2_Why_Sampling_Blocks_Gradients.py", "Why sampling blocks gradients", ":material/block:"),
+    ("pages/3_Reparameterization_Trick.py", "The reparameterization trick", ":material/swap_horiz:"),
+    ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
 ]
 
 

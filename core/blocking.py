@@ -246,5 +246,5 @@ def conv_sampling_demo(seed: int, parameterization: str, size: int = 8) -> dict[
         "nan_in_grad_second": int(torch.isnan(x_second.grad).sum()),
         "negative_inputs": int((x_second < 0).sum()) if parameterization == "variance" else 0,
         "entries": int(z.numel()),
-        "finite": bool(math.isfinite(float(loss))),
+        "finite": bool(math.isfinite(loss.item())),
     }

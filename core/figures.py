@@ -14,7 +14,8 @@ from plotly.subplots import make_subplots
 from .estimators import ESTIMATORS, Estimates
 from .stats import histogram, nice_range
 
-__all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "variance_vs_L"]
+__all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
+           "decomposition_bars"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -38,16 +39,24 @@ def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
 
     ``scale`` multiplies the σ-estimates (pass σ to show ∂/∂log σ = σ ∂/∂σ).
     """
-    names = list(results)
-    values = {n: (results[n].d_mu if param == "mu" else results[n].d_sigma) * scale for n in names}
-    lo, hi = nice_range(list(values.values()), [exact])
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.02 if len(names) > 4 else 0.05)
-    for row, name in enumerate(names, start=1):
-        centres, density, width, outside = histogram(values[name], lo, hi, bins)
-        finite = values[name][np.isfinite(values[name])]
-        label = ESTIMATORS[name].label
+    series = [(ESTIMATORS[n].label, COLORS[n], (r.d_mu if param == "mu" else r.d_sigma) * scale)
+              for n, r in results.items()]
+    xlabel = f"estimate of {_PARAM_LABEL[param]}   (dashed: exact = {exact:.4g})"
+    return labelled_histograms(series, exact, xlabel, bins=bins, title=title)
+
+
+def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float, xlabel: str,
+                        bins: int = 60, title: str | None = None) -> go.Figure:
+    """Stacked, pre-binned histograms (label, colour, values) on one shared x-axis,
+    each with the exact value dashed and the sample mean as a triangle."""
+    lo, hi = nice_range([v for _, _, v in series], [exact])
+    n_rows = len(series)
+    fig = make_subplots(rows=n_rows, cols=1, shared_xaxes=True, vertical_spacing=0.02 if n_rows > 4 else 0.05)
+    for row, (label, color, values) in enumerate(series, start=1):
+        centres, density, width, outside = histogram(values, lo, hi, bins)
+        finite = values[np.isfinite(values)]
         fig.add_trace(
-            go.Bar(x=centres, y=density, width=width, marker_color=COLORS[name], marker_line_width=0,
+            go.Bar(x=centres, y=density, width=width, marker_color=color, marker_line_width=0,
                    name=label, showlegend=False,
                    hovertemplate=f"{label}<br>%{{x:.4g}}: density %{{y:.3g}}<extra></extra>"),
             row=row, col=1,
@@ -58,7 +67,7 @@ def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
             if lo <= mean <= hi:
                 fig.add_trace(
                     go.Scatter(x=[mean], y=[top * 1.08], mode="markers", showlegend=False,
-                               marker=dict(symbol="triangle-down", size=10, color=COLORS[name],
+                               marker=dict(symbol="triangle-down", size=10, color=color,
                                            line=dict(width=1, color=EXACT_COLOR)),
                                hovertemplate=f"{label}: mean of estimates %{{x:.5g}}<extra></extra>"),
                     row=row, col=1,
@@ -66,17 +75,53 @@ def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
         if math.isfinite(exact):
             fig.add_vline(x=exact, line=dict(color=EXACT_COLOR, width=2, dash="dash"), row=row, col=1)
         text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
-        fig.add_annotation(text=text, xref="x domain", yref="y domain", x=0.0, y=1.0, showarrow=False,
-                           xanchor="left", yanchor="top", font=dict(size=12),
-                           row=row, col=1)
+        fig.add_annotation(text=text, xref="x domain", yref="y domain", x=1.0, y=1.0, showarrow=False,
+                           xanchor="right", yanchor="top", font=dict(size=12), row=row, col=1)
         fig.update_yaxes(showticklabels=False, range=[0, top * 1.3], row=row, col=1)
     fig.update_xaxes(range=[lo, hi])
-    fig.update_xaxes(title_text=f"estimate of {_PARAM_LABEL[param]}   (dashed: exact = {exact:.4g})",
-                     row=len(names), col=1)
+    fig.update_xaxes(title_text=xlabel, row=n_rows, col=1)
     fig.update_layout(
-        title=title, height=90 + 95 * len(names), margin=dict(l=10, r=10, t=40 if title else 10, b=50),
+        title=title, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
         bargap=0, showlegend=False,
     )
+    return fig
+
+
+def reparam_map(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, traced: int = 12,
+                x_range: tuple[float, float] = (-8.0, 8.0)) -> go.Figure:
+    """The same draws ε (bottom line) mapped to z = μ + σε (top line), with the two
+    densities, and segments tracing the first ``traced`` draws: moving μ shifts them,
+    σ stretches them. Hovering a traced point shows its pathwise derivative (1, ε)."""
+    fig = go.Figure()
+    grid = np.linspace(x_range[0], x_range[1], 400)
+    phi = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
+    q = np.exp(-0.5 * ((grid - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    scale = 0.8 / max(phi.max(), q.max())
+    fig.add_trace(go.Scatter(x=grid, y=phi * scale, mode="lines", line=dict(color=COLORS["mvd"]),
+                             name="density of ε ~ N(0, 1)", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=grid, y=2 + q * scale, mode="lines", line=dict(color=COLORS["pathwise"]),
+                             name="density of z ~ N(μ, σ²)", hoverinfo="skip"))
+    k = min(traced, eps.size)
+    xs, ys = [], []
+    for e, zz in zip(eps[:k], z[:k]):
+        xs += [e, zz, None]
+        ys += [0, 2, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=EXACT_COLOR, width=1),
+                             name="the same draw, before and after", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=eps, y=np.zeros_like(eps), mode="markers",
+                             marker=dict(symbol="line-ns-open", size=12, color=COLORS["mvd"]),
+                             name="ε draws", hovertemplate="ε = %{x:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=z, y=np.full_like(z, 2.0), mode="markers", marker=dict(symbol="line-ns-open", size=12, color=COLORS["pathwise"]),
+        name="z = μ + σε", customdata=eps,
+        hovertemplate="z = %{x:.3f}<br>ε = %{customdata:.3f}<br>∂z/∂μ = 1, ∂z/∂σ = ε = %{customdata:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=z[:k], y=np.full(k, 2.0), mode="markers", showlegend=False,
+                             marker=dict(size=8, color=COLORS["pathwise"]), customdata=eps[:k],
+                             hovertemplate="traced draw: z = %{x:.3f}, ε = %{customdata:.3f}<br>∂z/∂σ = ε<extra></extra>"))
+    fig.update_yaxes(tickvals=[0, 2], ticktext=["ε", "z = μ + σε"], range=[-0.3, 3.0], showgrid=False)
+    fig.update_xaxes(range=list(x_range), zeroline=False)
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.12, x=0))
     return fig
 
 

@@ -9,7 +9,8 @@ from tests.e2e.conftest import Server, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks")]
+PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks"),
+         ("/Reparameterization_Trick", "reparameterization_trick")]
 
 
 def no_exception(page) -> None:
