@@ -25,6 +25,7 @@ PAGES = [
     ("pages/2_Why_Sampling_Blocks_Gradients.py", "Why sampling blocks gradients", ":material/block:"),
     ("pages/3_Reparameterization_Trick.py", "The reparameterization trick", ":material/swap_horiz:"),
     ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
+    ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:"),
 ]
 
 

@@ -15,7 +15,7 @@ from .estimators import ESTIMATORS, Estimates
 from .stats import histogram, nice_range
 
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
-           "decomposition_bars"]
+           "decomposition_bars", "landscape_figure"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -177,4 +177,34 @@ def decomposition_bars(true: float, naive: float, missing: float,
     fig.update_yaxes(range=[lo - pad, hi + pad], zeroline=True, title_text="∂/∂θ")
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
                       legend=dict(orientation="h", y=-0.25, x=0))
+    return fig
+
+
+_SWEEP_LABEL = {"k": "k (cost parameter)", "mu": "μ", "sigma": "σ"}
+
+
+def landscape_figure(values: np.ndarray, curves: dict[str, np.ndarray], variable: str, param_label: str,
+                     mc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+                     marks: list[float] | None = None, log_x: bool = True, y_title: str = "variance of one-sample estimate"
+                     ) -> go.Figure:
+    """Exact variance curves against the sweep variable (log y), Monte Carlo dots with ±2 SE
+    bars on top, and dotted vertical lines at the crossing points."""
+    fig = go.Figure()
+    for name, y in curves.items():
+        y = np.where(y > 0, y, np.nan)
+        fig.add_trace(go.Scatter(x=values, y=y, mode="lines", name=ESTIMATORS[name].label,
+                                 line=dict(color=COLORS[name], width=2.5),
+                                 hovertemplate=f"{ESTIMATORS[name].label}<br>{variable} = %{{x:.3g}}: %{{y:.3g}}<extra>exact</extra>"))
+    for name, (x, y, se) in (mc or {}).items():
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", showlegend=False, name=ESTIMATORS[name].label + " (Monte Carlo)",
+                                 marker=dict(color=COLORS[name], size=9, symbol="circle-open", line=dict(width=2)),
+                                 error_y=dict(type="data", array=2 * se, visible=True, color=COLORS[name], thickness=1),
+                                 hovertemplate=f"{ESTIMATORS[name].label}<br>{variable} = %{{x:.3g}}: %{{y:.3g}}<extra>Monte Carlo</extra>"))
+    for x in marks or []:
+        fig.add_vline(x=x, line=dict(color=EXACT_COLOR, dash="dot", width=1.5))
+        fig.add_annotation(x=math.log10(x) if log_x else x, xref="x", y=1.0, yref="paper", text=f"{x:.3g}",
+                           showarrow=False, yanchor="bottom", font=dict(size=11))
+    fig.update_xaxes(type="log" if log_x else "linear", title_text=_SWEEP_LABEL.get(variable, variable))
+    fig.update_yaxes(type="log", title_text=f"{y_title}, {param_label}", exponentformat="power")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.18, x=0))
     return fig

@@ -43,7 +43,7 @@ def decomposition_section() -> None:
     c1.metric("true gradient ∇θ E[f]", ui.fixed(d.true))
     wrong = abs(d.naive - d.true) > 1e-9
     c2.metric("autograd on .sample() → E[∇θ f]", ui.fixed(d.naive),
-              delta=f"wrong by {ui.fixed(d.naive - d.true)}" if wrong else "right here: f has no θ-dependent density term",
+              delta=f"wrong by {ui.fixed(d.naive - d.true)}" if wrong else "equal here: the missing term is 0 at this θ",
               delta_color="red" if wrong else "gray", delta_arrow="off")
     c3.metric("missing term ∫ f ∇θ p", ui.fixed(d.missing))
     st.plotly_chart(decomposition_bars(d.true, d.naive, d.missing, naive_mc, reparam_mc), width="stretch",

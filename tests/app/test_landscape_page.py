@@ -1,0 +1,50 @@
+"""AppTest of the variance landscape page."""
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.landscape import LANDSCAPE_FUNCTIONS, crossings, sweep
+
+PAGE = "pages/4_Variance_Landscape.py"
+
+
+def run(**query) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=60)
+    at.switch_page(PAGE)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_default_shows_the_crossing_computed_by_core():
+    at = run()
+    assert not at.exception
+    root = crossings(sweep("cos(kx)", "k", np.geomspace(0.1, 10.0, 60), mu=1.0, sigma=1.0, k=3.0), "pathwise", "score", 0)[0]
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{root:.4g}" in text
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["type"] == "log"
+
+
+@pytest.mark.parametrize("function", list(LANDSCAPE_FUNCTIONS))
+@pytest.mark.parametrize("variable", ["k", "mu", "sigma"])
+def test_every_function_and_sweep(function, variable):
+    at = run(f=function, sweep=variable)
+    assert not at.exception
+    at.radio(key="param").set_value("sigma").run()
+    at.toggle(key="cost").set_value(True).run()
+    assert not at.exception
+
+
+def test_fixed_sliders_to_their_ends():
+    at = run()
+    for key, values in (("mu", (-3.0, 3.0)), ("sigma", (0.1, 3.0))):
+        for v in values:
+            at.slider(key=key).set_value(v).run()
+            assert not at.exception
+    at.radio(key="sweep").set_value("mu").run()
+    for v in (0.1, 10.0):
+        at.slider(key="k").set_value(v).run()
+        assert not at.exception
