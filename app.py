@@ -35,12 +35,15 @@ st.caption("Both are centred on the exact gradient (dashed). Here the score func
            "reparameterization is not always the low-variance choice.")
 
 st.subheader("The learning path")
-for script, label, description in [
-    ("pages/2_Why_Sampling_Blocks_Gradients.py", "1 · Why sampling blocks gradients",
-     "seed 000's decomposition, torch's .sample() vs .rsample(), and seed 002's NaN"),
-    ("pages/1_Estimator_Lab.py", "2 · Estimator Lab", "every estimator, live, against the exact gradient"),
-]:
-    st.page_link(script, label=f"{label} — {description}", icon=dict((p[0], p[2]) for p in ui.PAGES)[script])
+DESCRIPTIONS = {
+    "pages/2_Why_Sampling_Blocks_Gradients.py": "seed 000's decomposition; torch's .sample() vs .rsample(); seed 002's NaN",
+    "pages/3_Reparameterization_Trick.py": "z = μ + σε, rsample for other families, seed 001's ELBO, where pathwise fails",
+    "pages/1_Estimator_Lab.py": "every estimator, live, on the same random numbers, against the exact gradient",
+    "pages/4_Variance_Landscape.py": "exact variances along k, μ or σ: no estimator always wins",
+    "pages/5_Baselines_and_Control_Variates.py": "the variance parabola, baselines that go wrong, policy-gradient language",
+}
+for step, (script, label, icon) in enumerate(ui.PAGES[1:], start=1):
+    st.page_link(script, label=f"{step} · {label} — {DESCRIPTIONS[script]}", icon=icon)
 
 st.subheader("One idea, many names")
 st.markdown(

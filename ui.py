@@ -26,6 +26,7 @@ PAGES = [
     ("pages/3_Reparameterization_Trick.py", "The reparameterization trick", ":material/swap_horiz:"),
     ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
     ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:"),
+    ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:"),
 ]
 
 

@@ -15,7 +15,7 @@ from .estimators import ESTIMATORS, Estimates
 from .stats import histogram, nice_range
 
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
-           "decomposition_bars", "landscape_figure"]
+           "decomposition_bars", "landscape_figure", "baseline_parabola"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -207,4 +207,31 @@ def landscape_figure(values: np.ndarray, curves: dict[str, np.ndarray], variable
     fig.update_xaxes(type="log" if log_x else "linear", title_text=_SWEEP_LABEL.get(variable, variable))
     fig.update_yaxes(type="log", title_text=f"{y_title}, {param_label}", exponentformat="power")
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.18, x=0))
+    return fig
+
+
+def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_star: tuple[float, float],
+                      f_mean: float, b: float, mc: tuple[float, float, float, float] | None = None) -> go.Figure:
+    """Exact single-sample variance of (f − b)s against b for ∂μ and ∂σ, with the optimal b*
+    of each (they differ), E[f], the chosen b, and Monte Carlo variances (±2 SE) at b."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("∂/∂μ", "∂/∂σ"), horizontal_spacing=0.08)
+    for col, (v, star) in enumerate(((v_mu, b_star[0]), (v_sigma, b_star[1])), start=1):
+        fig.add_trace(go.Scatter(x=bs, y=v, mode="lines", line=dict(color=COLORS["score"], width=2.5),
+                                 name="exact variance", showlegend=col == 1,
+                                 hovertemplate="b = %{x:.3g}: variance %{y:.4g}<extra>exact</extra>"), row=1, col=col)
+        fig.add_vline(x=star, line=dict(color=COLORS["score_optimal"], width=2), row=1, col=col)
+        fig.add_annotation(x=star, y=1.0, yref="y domain" if col == 1 else "y2 domain", xref=f"x{'' if col == 1 else 2}",
+                           text=f"b* = {star:.3g}", showarrow=False, yanchor="bottom", font=dict(color=COLORS["score_optimal"]))
+        fig.add_vline(x=f_mean, line=dict(color=EXACT_COLOR, width=1.5, dash="dot"), row=1, col=col)
+        fig.add_vline(x=b, line=dict(color=COLORS["pathwise"], width=1.5, dash="dash"), row=1, col=col)
+        if mc is not None:
+            var, se = (mc[0], mc[1]) if col == 1 else (mc[2], mc[3])
+            fig.add_trace(go.Scatter(x=[b], y=[var], mode="markers", name="Monte Carlo at your b (±2 SE)",
+                                     showlegend=col == 1, marker=dict(color=COLORS["pathwise"], size=11),
+                                     error_y=dict(type="data", array=[2 * se], visible=True)), row=1, col=col)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EXACT_COLOR, dash="dot"),
+                             name=f"E[f] = {f_mean:.3g}"))
+    fig.update_xaxes(title_text="baseline b")
+    fig.update_yaxes(title_text="variance of one-sample estimate", col=1)
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25, x=0))
     return fig

@@ -410,3 +410,55 @@ def _compile_call(node: ast.Call, switches: list[Fn]) -> _Node:
 
     kind = _worst(inner_kind, "jumps") if cond.depends_on_x else inner_kind
     return _Node(where, kind, depends)
+
+
+TORCH_PRELUDE = """import torch
+from math import pi, e
+from torch import sin, cos, tan, exp, log, log1p, sqrt, tanh, sinh, cosh, atan, erf, sigmoid, abs, relu, sign
+arctan = atan
+softplus = torch.nn.functional.softplus
+step = lambda u: (u > 0).double()
+where = lambda c, a, b: torch.where(torch.as_tensor(c) != 0, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
+min = lambda *a: __import__("functools").reduce(torch.minimum, [torch.as_tensor(v, dtype=torch.float64) for v in a])
+max = lambda *a: __import__("functools").reduce(torch.maximum, [torch.as_tensor(v, dtype=torch.float64) for v in a])
+"""
+
+
+class _TorchSource(ast.NodeTransformer):
+    """Rewrite what Python's `and`, `or`, `not` and chained comparisons would do on scalars
+    into elementwise tensor operations."""
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        op = ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr()
+        values = [ast.Compare(left=v, ops=[ast.NotEq()], comparators=[ast.Constant(0)]) for v in node.values]
+        out = values[0]
+        for v in values[1:]:
+            out = ast.BinOp(left=out, op=op, right=v)
+        return out
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            return ast.Compare(left=node.operand, ops=[ast.Eq()], comparators=[ast.Constant(0)])
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        parts = [node.left, *node.comparators]
+        pairs = [ast.Compare(left=a, ops=[op], comparators=[b]) for op, a, b in zip(node.ops, parts, parts[1:])]
+        out = pairs[0]
+        for p in pairs[1:]:
+            out = ast.BinOp(left=out, op=ast.BitAnd(), right=p)
+        return out
+
+
+def torch_source(objective: str | Objective) -> str:
+    """A self-contained Python snippet defining ``f(x)`` for torch tensors, equal to the
+    parsed objective (comparisons give 0/1 as float64)."""
+    text = parse_objective(objective).text  # validates with the whitelist first
+    tree = _TorchSource().visit(ast.parse(text, mode="eval"))
+    body = ast.unparse(ast.fix_missing_locations(tree))
+    return TORCH_PRELUDE + f"f = lambda x: torch.as_tensor({body}, dtype=torch.float64) + 0.0 * x\n"

@@ -8,6 +8,7 @@ import streamlit as st
 import core
 import ui
 from core.figures import estimate_histograms, variance_vs_L
+from core.snippets import estimators_snippet
 from core.stats import summarize, variance_ratio
 
 ui.page_setup("Estimator Lab")
@@ -179,6 +180,10 @@ def lab() -> None:
                             {n: v[1] * s2 for n, v in exact_var.items() if n in curves}, param=sigma_param)
         st.plotly_chart(fig, width="stretch", key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
 
+    with st.expander("Reproduce the pathwise and score-function estimates in PyTorch"):
+        st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
+                + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python")
+
 
 lab()
 
@@ -194,24 +199,3 @@ with st.expander("The estimators, in maths"):
         r"$U M\sim\mathcal N(0,1)$, which couples the two ends of the σ-estimator."
     )
 
-with st.expander("Reproduce the pathwise and score-function estimates in PyTorch"):
-    st.code(
-        """import torch
-mu = torch.tensor(0.5, requires_grad=True)
-sigma = torch.tensor(1.0, requires_grad=True)
-f = lambda x: torch.cos(3 * x)
-L = 10
-eps = torch.randn(L)                       # the randomness: no gradient needed
-x = mu + sigma * eps                       # reparameterization: a path from mu, sigma to x
-f(x).mean().backward()
-print("pathwise:", mu.grad.item(), sigma.grad.item())
-
-# score function: differentiate log p(x), not f; x is a detached sample
-dist = torch.distributions.Normal(mu, sigma)
-x = dist.sample((L,))                      # no path to mu, sigma
-mu.grad = sigma.grad = None
-surrogate = (f(x) * dist.log_prob(x)).mean()
-surrogate.backward()
-print("score:", mu.grad.item(), sigma.grad.item())""",
-        language="python",
-    )

@@ -10,7 +10,8 @@ from tests.e2e.conftest import Server, screenshot, wait_idle
 pytestmark = pytest.mark.e2e
 
 PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks"),
-         ("/Reparameterization_Trick", "reparameterization_trick"), ("/Variance_Landscape", "variance_landscape")]
+         ("/Reparameterization_Trick", "reparameterization_trick"), ("/Variance_Landscape", "variance_landscape"),
+         ("/Baselines_and_Control_Variates", "baselines")]
 
 
 def no_exception(page) -> None:

@@ -1,0 +1,164 @@
+"""Baselines and control variates: the variance parabola, baselines that go wrong, and policy-gradient language."""
+import math
+
+import numpy as np
+import streamlit as st
+
+import core
+import ui
+from core.baselines import (BIAS_FACTOR, SEQUENTIAL, baseline_moments, constant_baseline, delta_method_cv,
+                            sequential_baselines)
+from core.figures import COLORS, baseline_parabola, labelled_histograms
+from core.snippets import baseline_snippet
+from core.stats import summarize
+
+ui.page_setup("Baselines and control variates", ":material/tune:")
+
+st.title("Baselines and control variates")
+st.markdown(
+    r"The score function's noise comes from multiplying *values* of f by a zero-mean score $s(x)=\nabla\log p(x)$. "
+    r"Subtracting a baseline $b$ changes nothing on average, because $\mathbb E[s]=0$ — as long as $b$ does not "
+    r"depend on the sample it multiplies:"
+)
+st.latex(r"\mathbb E\big[(f(x)-b)\,s(x)\big]=\nabla_\theta\mathbb E[f],\qquad "
+         r"\mathrm{Var}(b)=\mathbb E[f^2s^2]-2b\,\mathbb E[fs^2]+b^2\,\mathbb E[s^2]-g^2,\qquad "
+         r"b^*=\frac{\mathbb E[f s^2]}{\mathbb E[s^2]}.")
+
+REPS = 20_000
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def moments(text: str, mu: float, sigma: float):
+    return baseline_moments(text, mu, sigma)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def at_baseline(text: str, mu: float, sigma: float, b: float, L: int, seed: int):
+    return constant_baseline(text, mu, sigma, b, L=L, reps=REPS, seed=seed)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int):
+    out = sequential_baselines(text, mu, sigma, L=L, steps=250, chains=200, beta=beta, seed=seed)
+    if core.parse_objective(text).smooth:
+        d_mu, d_sigma, c = delta_method_cv(text, mu, sigma, L=L, reps=40_000, seed=seed)
+        out["delta"] = (d_mu, d_sigma)
+    return out
+
+
+def variance_se(values: np.ndarray) -> tuple[float, float]:
+    c = values - values.mean()
+    var = float(np.mean(c ** 2))
+    return var, math.sqrt(max(float(np.mean(c ** 4)) - var ** 2, 0.0) / values.size)
+
+
+@st.fragment
+def page() -> None:
+    text, objective, error = ui.objective_controls(default="xk2")
+    mu, sigma = ui.gaussian_controls()
+    if error:
+        st.error(f"**Formula not understood.** {ui.escape_markdown(error)}", icon=":material/edit:")
+        return
+    m = moments(objective.text, mu, sigma)
+    if not all(map(math.isfinite, (*m.g, *m.ff_ss, *m.f_ss))):
+        st.warning("The moments of f do not exist or overflow here (f grows too fast, or is undefined for some x): "
+                   "pick another f, μ or σ.", icon=":material/warning:")
+        return
+    st.caption(f"f(x) = `{objective.text}`")
+
+    st.subheader("1 · A constant baseline: the mean stays, the variance traces a parabola")
+    b_star = m.b_star
+    span = max(abs(b_star[0]), abs(b_star[1]), abs(m.f_mean), 1.0) * 2.5
+    lo, hi = -span, span
+    col_b, col_L, col_seed = st.columns([4, 2, 3], vertical_alignment="bottom")
+    with col_b:
+        b = st.slider("baseline b", float(round(lo, 1)), float(round(hi, 1)), 0.0, float(round(span / 100, 3)) or 0.01,
+                      key="b", bind="query-params")
+    with col_L:
+        L = st.select_slider("L", [1, 2, 5, 10], value=1, key="L", bind="query-params")
+    with col_seed:
+        seed = ui.seed_control()
+    d_mu, d_sigma = at_baseline(objective.text, mu, sigma, float(b), int(L), int(seed))
+    v_mu, se_mu = variance_se(d_mu)
+    v_sigma, se_sigma = variance_se(d_sigma)
+    bs = np.linspace(lo, hi, 201)
+    st.plotly_chart(
+        baseline_parabola(bs, m.variance(bs, 0) / L, m.variance(bs, 1) / L, b_star, m.f_mean, float(b),
+                          mc=(v_mu, se_mu, v_sigma, se_sigma)),
+        width="stretch", key="parabola", alt="Variance of the score-function estimate against the baseline b",
+    )
+    s_mu, s_sigma = summarize(d_mu, m.g[0]), summarize(d_sigma, m.g[1])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("b*_μ (best for ∂μ)", f"{b_star[0]:.4g}")
+    c2.metric("b*_σ (best for ∂σ)", f"{b_star[1]:.4g}")
+    c3.metric("E[f]", f"{m.f_mean:.4g}")
+    c4.metric("variance at b = E[f] vs b = 0 (∂μ)", f"{m.variance(m.f_mean, 0) / max(m.variance(0.0, 0), 1e-300):.3g}×",
+              help="Above 1 means the 'obvious' baseline E[f] makes the μ-gradient noisier than no baseline.")
+    st.markdown(
+        f"At b = {b:g}: mean of {REPS:,} estimates ∂μ = {s_mu.mean:.4g} (exact {m.g[0]:.4g}, bias/SE = {s_mu.z:+.2f}); "
+        f"∂σ = {s_sigma.mean:.4g} (exact {m.g[1]:.4g}, bias/SE = {s_sigma.z:+.2f}). "
+        "Move b: the means stay on the exact gradient while the variance moves along the parabola. "
+        "The best baseline differs between μ and σ, and is not E[f]."
+    )
+
+    st.subheader("2 · Baselines that go wrong, and ones that work")
+    st.markdown(
+        "A stream of minibatches of L samples, as in training, with the parameters held fixed so the true "
+        "gradient is known. A baseline that has seen the sample it multiplies is biased."
+    )
+    col_L2, col_beta = st.columns(2)
+    L2 = col_L2.select_slider("L (samples per minibatch)", [2, 3, 5, 10, 20], value=3, key="L2", bind="query-params")
+    beta = col_beta.slider("moving-average decay β", 0.0, 0.99, 0.8, 0.01, key="beta", bind="query-params")
+    results = streams(objective.text, mu, sigma, int(L2), float(beta), int(seed))
+    labels = dict({k: v[0] for k, v in SEQUENTIAL.items()}, delta="delta-method control variate (optimal c)")
+    unbiased = dict({k: v[1] for k, v in SEQUENTIAL.items()}, delta=True)
+    colors = dict(none=COLORS["score"], batch_mean=COLORS["score_batchmean"], ema_before="#882255",
+                  ema_after=COLORS["mvd"], loo=COLORS["score_loo"], delta=COLORS["score_optimal"])
+    none_var = float(np.var(results["none"][0]))
+    rows = []
+    for name, (a, _) in results.items():
+        s = summarize(a, m.g[0])
+        factor = BIAS_FACTOR(name, int(L2), float(beta)) if name in SEQUENTIAL else 1.0
+        rows.append({
+            "baseline": labels[name],
+            "unbiased?": "yes" if unbiased[name] else f"no (mean × {factor:.3g})",
+            "mean ∂μ": ui.fmt(s.mean), "exact ∂μ": ui.fmt(m.g[0]), "bias / SE": ui.fmt(s.z, 3),
+            "variance": ui.fmt(s.variance), "variance ÷ no baseline": ui.fmt(s.variance / none_var if none_var > 0 else math.nan, 3),
+        })
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if "delta" not in results:
+        st.caption("The delta-method control variate needs a twice-differentiable f; it is left out for this f.")
+    st.plotly_chart(
+        labelled_histograms([(labels[n], colors[n], results[n][0]) for n in results], m.g[0],
+                            f"estimates of ∂/∂μ (dashed: exact = {m.g[0]:.4g})"),
+        width="stretch", key="baseline_hist", alt="Histograms of the mu-gradient estimates with each baseline",
+    )
+    st.caption(
+        "Moving average before use: b_t = β·b_{t−1} + (1−β)·mean(f in batch t), then used on batch t — the batch "
+        "leaks into its own baseline, and the mean shrinks by (1 − (1−β)/L). After use: batch t is estimated with "
+        "b_{t−1}, then b is updated — unbiased. Delta method: h(x) = f(μ) + f′(μ)(x−μ) + ½f″(μ)(x−μ)², whose "
+        "gradient is known exactly, subtracted with the coefficient c* = Cov(f s, h s)/Var(h s) estimated on "
+        "independent samples."
+    )
+
+    with st.expander("Reproduce this in PyTorch (REINFORCE with a baseline)"):
+        st.code(baseline_snippet(objective.text, mu, sigma, float(b), int(L), int(seed))
+                + f"# exact: {m.g[0]:.4f}, {m.g[1]:.4f}", language="python")
+
+
+page()
+
+st.subheader("3 · The same thing in policy-gradient language")
+st.markdown(
+    """
+| here | in reinforcement learning |
+|---|---|
+| x ~ p_θ | an action (or trajectory) sampled from the policy π_θ |
+| f(x) | the return R |
+| s(x) = ∇θ log p_θ(x) | ∇θ log π_θ(a \\| s) |
+| (f − b)·s | REINFORCE with a baseline |
+| b | a value-function baseline V(s) — fitted on *other* episodes, or it biases the gradient |
+| f − b | the advantage A = R − V(s) |
+| leave-one-out | RLOO: each sample's baseline is the mean return of the other samples |
+"""
+)

@@ -1,0 +1,56 @@
+"""AppTest of the baselines page."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.baselines import baseline_moments
+
+PAGE = "pages/5_Baselines_and_Control_Variates.py"
+
+
+def run(**query) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=60)
+    at.switch_page(PAGE)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_numbers_shown_are_cores():
+    at = run()
+    assert not at.exception
+    m = baseline_moments("(x - 1)**2", 0.5, 1.0)
+    assert [x.value for x in at.metric[:3]] == [f"{m.b_star[0]:.4g}", f"{m.b_star[1]:.4g}", f"{m.f_mean:.4g}"]
+    rows = {r["baseline"]: r for r in at.dataframe[0].value.to_dict("records")}
+    assert rows["batch mean, including its own sample"]["unbiased?"].startswith("no")
+    assert rows["leave-one-out"]["unbiased?"] == "yes"
+    assert "delta-method control variate (optimal c)" in rows
+
+
+@pytest.mark.parametrize("preset", ["step", "cos", "x", "expk", "abs"])
+def test_presets(preset):
+    at = run(f=preset if preset != "step" else "step x>0")
+    assert not at.exception
+
+
+def test_controls_move_cleanly():
+    at = run()
+    slider = at.slider(key="b")
+    for v in (slider.min, slider.max, 0.0):
+        at.slider(key="b").set_value(v).run()
+        assert not at.exception
+    at.select_slider(key="L").set_value(10).run()
+    at.select_slider(key="L2").set_value(20).run()
+    at.slider(key="beta").set_value(0.0).run()
+    at.slider(key="beta").set_value(0.99).run()
+    at.slider(key="sigma").set_value(0.05).run()
+    at.slider(key="mu").set_value(3.0).run()
+    at.button(key="seed_resample").click().run()
+    assert not at.exception
+
+
+def test_bad_and_overflowing_formulas():
+    at = run(f="custom formula")
+    at.text_input(key="expr").set_value("y + 1").run()
+    assert not at.exception and at.error
+    at.text_input(key="expr").set_value("exp(x**2)").run()
+    assert not at.exception and at.warning

@@ -1,0 +1,63 @@
+"""Generated PyTorch snippets run on their own and give the numbers core computes."""
+import contextlib
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import core
+from core.objective import torch_source
+from core.snippets import baseline_snippet, estimators_snippet
+
+FORMULAS = ["cos(3*x) + x**2", "x > 0", "-1 < x < 1", "(x > -1) and (x < 1) or x > 2", "not (x > 0)",
+            "min(x, 1) + max(x, 0, -1)", "where(x > 0, x, 2)", "step(x - 1)", "sigmoid(x) * softplus(x)",
+            "abs(x) + relu(x) + sign(x)", "3", "pi * e + arctan(x)", "cosh(x) + sinh(x) + log1p(x**2) + erf(x)"]
+
+
+def run(source: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, "<snippet>", "exec"), {})  # our own generated code, never user input
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_torch_source_matches_the_parsed_objective(text):
+    ns: dict = {}
+    exec(torch_source(text), ns)
+    x = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    torch.testing.assert_close(ns["f"](x), core.parse_objective(text)(x))
+
+
+def test_torch_source_refuses_what_the_parser_refuses():
+    with pytest.raises(ValueError):
+        torch_source("__import__('os')")
+
+
+@pytest.mark.parametrize("text, mu, sigma", [("cos(3*x) + x**2", 0.5, 1.0), ("x > 0", 0.3, 0.7)])
+def test_estimators_snippet_prints_unbiased_estimates(text, mu, sigma):
+    L = 400_000
+    lines = run(estimators_snippet(text, mu, sigma, L, seed=1)).splitlines()
+    exact = core.exact_gradient(text, mu, sigma)
+    var = core.exact_variances(text, mu, sigma)
+    score = [float(v) for v in lines[1].split(":")[1].split()]
+    for i in (0, 1):
+        assert abs(score[i] - exact[i]) < 5 * math.sqrt(var["score"][i] / L)
+    pathwise = [float(v) for v in lines[0].split(":")[1].split()]
+    if core.parse_objective(text).continuous:
+        for i in (0, 1):
+            assert abs(pathwise[i] - exact[i]) < 5 * math.sqrt(var["pathwise"][i] / L)
+    else:
+        assert pathwise == [0.0, 0.0]
+
+
+def test_baseline_snippet_prints_an_unbiased_estimate():
+    text, mu, sigma, b, L = "(x - 1)**2", 0.5, 1.0, 2.0, 400_000
+    lines = run(baseline_snippet(text, mu, sigma, b, L, seed=2)).splitlines()
+    est = [float(v) for v in lines[0].split(":")[1].split()]
+    from core.baselines import baseline_moments
+    m = baseline_moments(text, mu, sigma)
+    for i in (0, 1):
+        assert abs(est[i] - m.g[i]) < 5 * math.sqrt(m.variance(b, i) / L)
