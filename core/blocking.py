@@ -23,7 +23,7 @@ import torch
 from .quadrature import gaussian_expectation
 
 __all__ = [
-    "DECOMPOSITIONS", "Decomposition", "decomposition", "naive_and_reparam_mc",
+    "DECOMPOSITIONS", "Decomposition", "decomposition", "decomposition_snippet", "naive_and_reparam_mc",
     "sampling_demos", "autograd_dot", "conv_sampling_demo",
 ]
 
@@ -38,14 +38,31 @@ class Decomposition:
     missing: float  # E[f_θ(z)(z − θ)] = ∫ f ∇θ p
 
 
-# label: (formula shown to students, f(z, θ) on torch tensors)
-DECOMPOSITIONS: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
-    "(z − θ)² + z": (r"f_\theta(z) = (z-\theta)^2 + z", lambda z, t: (z - t) ** 2 + z),
-    "θ·z²": (r"f_\theta(z) = \theta z^2", lambda z, t: t * z ** 2),
-    "z² (θ only in p)": (r"f(z) = z^2", lambda z, t: z ** 2 + 0.0 * t),
-    "sin(θ·z)": (r"f_\theta(z) = \sin(\theta z)", lambda z, t: torch.sin(t * z)),
-    "(z − 2θ)²": (r"f_\theta(z) = (z - 2\theta)^2", lambda z, t: (z - 2 * t) ** 2),
+# label: (formula shown to students, Python source of f(z, t) with t = θ, f(z, θ) on torch tensors)
+DECOMPOSITIONS: dict[str, tuple[str, str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
+    "(z − θ)² + z": (r"f_\theta(z) = (z-\theta)^2 + z", "(z - t) ** 2 + z", lambda z, t: (z - t) ** 2 + z),
+    "θ·z²": (r"f_\theta(z) = \theta z^2", "t * z ** 2", lambda z, t: t * z ** 2),
+    "z² (θ only in p)": (r"f(z) = z^2", "z ** 2 + 0.0 * t", lambda z, t: z ** 2 + 0.0 * t),
+    "sin(θ·z)": (r"f_\theta(z) = \sin(\theta z)", "torch.sin(t * z)", lambda z, t: torch.sin(t * z)),
+    "(z − 2θ)²": (r"f_\theta(z) = (z - 2\theta)^2", "(z - 2 * t) ** 2", lambda z, t: (z - 2 * t) ** 2),
 }
+
+
+def decomposition_snippet(name: str, theta: float, n: int, seed: int = 0) -> str:
+    """Runnable torch code printing what :func:`naive_and_reparam_mc` returns for these settings."""
+    source = DECOMPOSITIONS[name][1]
+    return f"""import torch
+from torch.distributions import Normal
+
+f = lambda z, t: {source}
+for method in ("sample", "rsample"):
+    torch.manual_seed({int(seed)})
+    theta = torch.tensor({float(theta)!r}, dtype=torch.float64, requires_grad=True)
+    dist = Normal(theta, torch.tensor(1.0, dtype=torch.float64))
+    z = getattr(dist, method)(({int(n)},))     # .sample(): detached; .rsample(): z = theta + eps
+    f(z, theta).mean().backward()
+    print(method, theta.grad.item())
+"""
 
 
 def _f_and_dtheta(fn, z: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +74,7 @@ def _f_and_dtheta(fn, z: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarr
 
 def decomposition(name: str, theta: float) -> Decomposition:
     """Exact terms of seed 000's decomposition for z ~ N(θ, 1), by quadrature."""
-    _, fn = DECOMPOSITIONS[name]
+    fn = DECOMPOSITIONS[name][2]
 
     def integrand(eps: np.ndarray) -> np.ndarray:
         z = theta + eps
@@ -74,7 +91,7 @@ def naive_and_reparam_mc(name: str, theta: float, n: int, seed: int) -> tuple[fl
     The first treats the sample as a constant and estimates E[∇θ f] (the naive term);
     the second follows z = θ + ε back to θ and estimates the true gradient.
     """
-    _, fn = DECOMPOSITIONS[name]
+    fn = DECOMPOSITIONS[name][2]
     out = []
     for method in ("sample", "rsample"):
         torch.manual_seed(seed)

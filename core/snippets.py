@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .objective import torch_source
 
-__all__ = ["estimators_snippet", "baseline_snippet"]
+__all__ = ["estimators_snippet", "baseline_snippet", "variance_snippet"]
 
 
 def estimators_snippet(objective: str, mu: float, sigma: float, L: int, seed: int = 0) -> str:
@@ -44,4 +44,20 @@ dist = torch.distributions.Normal(mu, sigma)
 x = dist.sample(({int(L)},))            # detached samples
 ((f(x) - b) * dist.log_prob(x)).mean().backward()
 print("score with baseline:", mu.grad.item(), sigma.grad.item())
+"""
+
+
+def variance_snippet(objective: str, mu: float, sigma: float, n: int = 100_000, seed: int = 0) -> str:
+    """Single-sample variances of the pathwise and score-function estimators, by Monte Carlo."""
+    return torch_source(objective) + f"""
+torch.manual_seed({int(seed)})
+mu, sigma, n = {float(mu)!r}, {float(sigma)!r}, {int(n)}
+eps = torch.randn(n, dtype=torch.float64)
+x = (mu + sigma * eps).requires_grad_(True)
+f(x).sum().backward()                         # x.grad[i] = f'(x_i): one pathwise sample each
+pathwise_mu, pathwise_sigma = x.grad, x.grad * eps
+fx = f(x.detach())
+score_mu, score_sigma = fx * eps / sigma, fx * (eps**2 - 1) / sigma
+print("pathwise variance:", pathwise_mu.var().item(), pathwise_sigma.var().item())
+print("score variance:", score_mu.var().item(), score_sigma.var().item())
 """

@@ -2,7 +2,8 @@
 import streamlit as st
 
 import ui
-from core.blocking import DECOMPOSITIONS, autograd_dot, conv_sampling_demo, decomposition, naive_and_reparam_mc, sampling_demos
+from core.blocking import (DECOMPOSITIONS, autograd_dot, conv_sampling_demo, decomposition, decomposition_snippet,
+                           naive_and_reparam_mc, sampling_demos)
 from core.figures import decomposition_bars
 
 ui.page_setup("Why sampling blocks gradients", ":material/block:")
@@ -53,6 +54,9 @@ def decomposition_section() -> None:
         f"through `.sample()` gave {naive_mc:.4f} (it estimates the naive term), through `.rsample()` "
         f"gave {reparam_mc:.4f} (it estimates the true gradient)."
     )
+    with st.expander("Reproduce this in PyTorch"):
+        st.code(decomposition_snippet(name, float(theta), int(n)) + f"# prints {naive_mc:.6g} and {reparam_mc:.6g}; "
+                f"exact: naive term {d.naive:.6g}, true gradient {d.true:.6g}", language="python")
 
 
 decomposition_section()
@@ -146,23 +150,3 @@ def network_section() -> None:
 
 
 network_section()
-
-with st.expander("Reproduce this in PyTorch"):
-    st.code(
-        """import torch
-from torch.distributions import Normal
-
-theta = torch.tensor(0.7, requires_grad=True)
-f = lambda z, t: (z - t) ** 2 + z          # E[f] = 1 + theta, so the true gradient is 1
-torch.manual_seed(0)
-z = Normal(theta, 1.0).sample((10000,))    # detached: autograd sees only the explicit theta
-f(z, theta).mean().backward()
-print("through .sample():", theta.grad.item())   # ≈ 0, the naive term E[∂f/∂theta]
-
-theta.grad = None
-torch.manual_seed(0)
-z = Normal(theta, 1.0).rsample((10000,))   # z = theta + eps: a path back to theta
-f(z, theta).mean().backward()
-print("through .rsample():", theta.grad.item())  # ≈ 1, the true gradient""",
-        language="python",
-    )

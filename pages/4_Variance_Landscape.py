@@ -3,8 +3,10 @@ import numpy as np
 import streamlit as st
 
 import core
+import core.landscape
 import ui
 from core.figures import landscape_figure
+from core.snippets import variance_snippet
 from core.landscape import COST, LANDSCAPE_ESTIMATORS, LANDSCAPE_FUNCTIONS, crossings, objective_for, sweep, winner_regions
 
 ui.page_setup("The variance landscape", ":material/landscape:")
@@ -106,6 +108,12 @@ def landscape() -> None:
                                                       for i in np.linspace(0, sw.values.size - 1, 5).round().astype(int)}}
             for n in LANDSCAPE_ESTIMATORS]
     st.dataframe(rows, hide_index=True, width="stretch")
+    here = objective_for(function, float(k))
+    exact_here = core.landscape.single_sample_variances(here, float(mu), float(sigma))
+    with st.expander(f"Reproduce the pathwise and score variances at k = {k:g}, μ = {mu:g}, σ = {sigma:g} in PyTorch"):
+        st.code(variance_snippet(here.text, float(mu), float(sigma))
+                + f"# exact: pathwise {exact_here['pathwise'][0]:.6g} {exact_here['pathwise'][1]:.6g}; "
+                f"score {exact_here['score'][0]:.6g} {exact_here['score'][1]:.6g}", language="python")
 
 
 landscape()

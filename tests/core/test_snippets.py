@@ -61,3 +61,25 @@ def test_baseline_snippet_prints_an_unbiased_estimate():
     m = baseline_moments(text, mu, sigma)
     for i in (0, 1):
         assert abs(est[i] - m.g[i]) < 5 * math.sqrt(m.variance(b, i) / L)
+
+
+def test_decomposition_snippet_prints_exactly_what_the_page_shows():
+    from core.blocking import DECOMPOSITIONS, decomposition_snippet, naive_and_reparam_mc
+    for name in DECOMPOSITIONS:
+        lines = run(decomposition_snippet(name, 0.4, 500, seed=3)).splitlines()
+        printed = [float(line.split()[1]) for line in lines]
+        assert printed == pytest.approx(list(naive_and_reparam_mc(name, 0.4, 500, seed=3)), rel=1e-12)
+
+
+@pytest.mark.parametrize("text, mu, sigma", [("cos(3.0*x)", 1.0, 1.0), ("exp(-2.0*x**2)", 0.5, 0.8)])
+def test_variance_snippet_agrees_with_the_exact_landscape(text, mu, sigma):
+    from core.landscape import single_sample_variances
+    from core.snippets import variance_snippet
+    n = 200_000
+    lines = run(variance_snippet(text, mu, sigma, n=n, seed=5)).splitlines()
+    exact = single_sample_variances(text, mu, sigma)
+    for line, name in zip(lines, ("pathwise", "score")):
+        got = [float(v) for v in line.split(":")[1].split()]
+        for i in (0, 1):
+            # Relative SE of a sample variance is about sqrt((kurtosis - 1)/n); allow 10 / sqrt(n) generously.
+            assert got[i] == pytest.approx(exact[name][i], rel=max(0.05, 10 / math.sqrt(n)))
