@@ -27,6 +27,7 @@ PAGES = [
     ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
     ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:"),
     ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:"),
+    ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:"),
 ]
 
 

@@ -15,7 +15,8 @@ from .estimators import ESTIMATORS, Estimates
 from .stats import histogram, nice_range
 
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
-           "decomposition_bars", "landscape_figure", "baseline_parabola"]
+           "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
+           "gumbel_max_figure", "soft_path_figure"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -26,6 +27,13 @@ COLORS = {
     "mvd": "#56B4E9",
     "mvd_uncoupled": "#F0E442",
     "finite_difference": "#999999",
+    # discrete estimators (score and score_loo keep their colours above)
+    "straight_through": "#882255",
+    "gumbel_softmax": "#44AA99",
+    "st_gumbel_softmax": "#AA4499",
+    "gumbel_rao": "#DDCC77",
+    "arm": "#117733",
+    "disarm": "#88CCEE",
 }
 EXACT_COLOR = "#7F7F7F"
 _PARAM_LABEL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
@@ -234,4 +242,94 @@ def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_s
     fig.update_xaxes(title_text="baseline b")
     fig.update_yaxes(title_text="variance of one-sample estimate", col=1)
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25, x=0))
+    return fig
+
+
+def _band_color(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]],
+               mc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], flat: dict[str, tuple[float, float]],
+               labels: dict[str, str]) -> go.Figure:
+    """|bias| and variance of relaxed estimators against the temperature τ (log–log).
+
+    ``exact``: name → (|bias| curve, variance curve) on ``taus`` (lines); ``mc``: name →
+    (τ values, |bias|, variance) Monte Carlo dots; ``flat``: name → (|bias|, variance) of
+    estimators that do not depend on τ (dotted horizontal lines)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("|bias|", "variance of one-draw estimate"),
+                        horizontal_spacing=0.1)
+    for col in (1, 2):
+        for name, (b, v) in exact.items():
+            y = b if col == 1 else v
+            fig.add_trace(go.Scatter(x=taus, y=np.where(y > 0, y, np.nan), mode="lines", name=labels[name] + " (exact)",
+                                     line=dict(color=COLORS[name], width=2.5), showlegend=col == 1,
+                                     hovertemplate=f"{labels[name]}<br>τ = %{{x:.3g}}: %{{y:.3g}}<extra>exact</extra>"),
+                          row=1, col=col)
+        for name, (t, b, v) in mc.items():
+            y = b if col == 1 else v
+            fig.add_trace(go.Scatter(x=t, y=np.where(y > 0, y, np.nan), mode="markers", name=labels[name] + " (Monte Carlo)",
+                                     marker=dict(color=COLORS[name], size=9, symbol="circle-open", line=dict(width=2)),
+                                     showlegend=col == 1,
+                                     hovertemplate=f"{labels[name]}<br>τ = %{{x:.3g}}: %{{y:.3g}}<extra>Monte Carlo</extra>"),
+                          row=1, col=col)
+        for name, (b, v) in flat.items():
+            y = b if col == 1 else v
+            if y > 1e-14 and math.isfinite(y):  # a 0 (to rounding) has no place on a log axis
+                fig.add_trace(go.Scatter(x=[taus[0], taus[-1]], y=[y, y], mode="lines", name=labels[name],
+                                         line=dict(color=COLORS[name], dash="dot", width=2), showlegend=col == 1,
+                                         hovertemplate=f"{labels[name]}: %{{y:.3g}} (no τ)<extra></extra>"),
+                              row=1, col=col)
+    fig.update_xaxes(type="log", title_text="temperature τ")
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.22, x=0))
+    return fig
+
+
+def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[str, str]) -> go.Figure:
+    """Exact E[f] at the logits reached by gradient descent, per estimator: mean over runs
+    with a band from the 10th to the 90th percentile; the best achievable value dashed."""
+    fig = go.Figure()
+    for name, h in histories.items():
+        steps = np.arange(h.shape[0])
+        lo, mid, hi = np.percentile(h, [10, 50, 90], axis=1)
+        fig.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([hi, lo[::-1]]),
+                                 fill="toself", fillcolor=_band_color(COLORS[name], 0.15), line=dict(width=0),
+                                 hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=steps, y=h.mean(axis=1), mode="lines", name=labels[name],
+                                 line=dict(color=COLORS[name], width=2.5),
+                                 hovertemplate=f"{labels[name]}<br>step %{{x}}: E[f] = %{{y:.4f}}<extra></extra>"))
+    fig.add_hline(y=optimum, line=dict(color=EXACT_COLOR, dash="dash"),
+                  annotation_text=f"best possible E[f] = {optimum:.4g}", annotation_position="bottom right")
+    fig.update_xaxes(title_text="gradient-descent step")
+    fig.update_yaxes(title_text="exact E[f] at the current logits")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+def gumbel_max_figure(freq: np.ndarray, plain: np.ndarray, pi: np.ndarray, n: int) -> go.Figure:
+    """Argmax frequencies with Gumbel noise against softmax(θ), and without noise."""
+    cats = [f"category {k}" for k in range(len(pi))]
+    fig = go.Figure([
+        go.Bar(x=cats, y=pi, name="softmax(θ) = π", marker_color=EXACT_COLOR),
+        go.Bar(x=cats, y=freq, name=f"argmax(θ + g), {n:,} draws", marker_color=COLORS["gumbel_softmax"]),
+        go.Bar(x=cats, y=plain, name="argmax(θ), no noise", marker_color=COLORS["straight_through"]),
+    ])
+    fig.update_yaxes(title_text="probability / frequency", range=[0, 1.05])
+    fig.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.15, x=0))
+    return fig
+
+
+def soft_path_figure(taus, soft: np.ndarray, hard: np.ndarray) -> go.Figure:
+    """Stacked bars of softmax((θ + g)/τ) for one Gumbel draw, one bar per τ, and the one-hot limit."""
+    labels = [f"τ = {t:g}" for t in taus] + ["τ → 0 (argmax)"]
+    rows = np.vstack([soft, hard[None, :]])
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+    fig = go.Figure([go.Bar(x=labels, y=rows[:, k], name=f"y[{k}]", marker_color=palette[k % len(palette)])
+                     for k in range(rows.shape[1])])
+    fig.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(range=[0, 1], title_text="soft sample y"), legend=dict(orientation="h", y=-0.2))
     return fig

@@ -51,7 +51,9 @@ def _summarize(values: np.ndarray, exact: float) -> Summary:
     std = float(finite.std(ddof=1)) if n > 1 else 0.0
     se = std / math.sqrt(n) if n > 1 else float("nan")
     bias = mean - exact if math.isfinite(exact) else float("nan")
-    if se > 0:
+    if abs(bias) <= 1e-12 * max(1.0, abs(exact), abs(mean)):
+        z = 0.0  # equal to rounding: an estimator with (almost) no spread that is exactly right
+    elif se > 0:
         z = bias / se
     else:
         # No spread at all: the estimate is a constant, exact or not.

@@ -1,0 +1,392 @@
+"""Gradients through discrete sampling: a category k ~ Categorical(π = softmax(θ)).
+
+The draw is a one-hot y; the objective sees x = y · v (v: a value per category, so a
+Bernoulli is K = 2 with v = (0, 1)). Exact gradient, by enumeration:
+
+    ∂/∂θ_j E[f(x)] = Σ_k f(v_k) ∂π_k/∂θ_j = π_j (f(v_j) − Σ_k π_k f(v_k)).
+
+Estimators, each an average over L draws (``reps`` of them, all batched):
+
+``score``             f(x) ∇θ log π_k,  ∇θ_j log π_k = 1[j = k] − π_j           (unbiased)
+``score_loo``         the same with the mean f of the other L − 1 draws subtracted (unbiased)
+``straight_through``  forward the one-hot y, backward as if y were π:
+                      f'(x) · Σ_k v_k ∂π_k/∂θ                                 (biased)
+``gumbel_softmax``    y = softmax((θ + g)/τ), g_k = −log(−log U_k); differentiate f(y · v)
+                      (biased: f is evaluated at a relaxed, not a real, sample)
+``st_gumbel_softmax`` forward one-hot argmax(θ + g), backward through the soft y (biased)
+``gumbel_rao``        straight-through Gumbel-softmax averaged over Gumbels drawn
+                      conditionally on the sampled category (lower variance, still biased)
+``arm`` (K = 2)       ARM: (f(1[u > σ(−α)]) − f(1[u < σ(α)])) (u − ½), α = θ₁ − θ₀ (unbiased)
+``disarm`` (K = 2)    DisARM: ½ (f(b) − f(b̃)) (−1)^{b̃} 1[b ≠ b̃] σ(|α|) with the antithetic
+                      pair b = 1[u < σ(α)], b̃ = 1[1 − u < σ(α)]                (unbiased)
+
+For K = 2, ∂/∂θ₁ = −∂/∂θ₀ = ∂/∂α. Gumbel-max: argmax(θ + g) is an exact draw from π.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .estimators import _generator
+from .objective import parse_objective
+
+__all__ = ["DISCRETE_ESTIMATORS", "exact_discrete_gradient", "estimate_discrete", "exact_discrete_value",
+           "probabilities", "MAX_DISCRETE_SAMPLES", "straight_through_moments", "binary_relaxed_moments",
+           "descent_race", "gumbel_max_frequencies", "soft_samples", "hard_gumbel_softmax_jacobians",
+           "DISCRETE_PRESETS", "parse_values"]
+
+MAX_DISCRETE_SAMPLES = 2_000_000  # reps × L
+GUMBEL_RAO_SAMPLES = 8
+
+DISCRETE_ESTIMATORS: dict[str, tuple[str, bool]] = {
+    # name: (label, unbiased?)
+    "score": ("Score function (REINFORCE)", True),
+    "score_loo": ("Score, leave-one-out baseline", True),
+    "straight_through": ("Straight-through (biased)", False),
+    "gumbel_softmax": ("Gumbel-softmax (biased)", False),
+    "st_gumbel_softmax": ("Straight-through Gumbel-softmax (biased)", False),
+    "gumbel_rao": ("Gumbel-Rao (biased)", False),
+    "arm": ("ARM (K = 2)", True),
+    "disarm": ("DisARM (K = 2)", True),
+}
+_BINARY_ONLY = {"arm", "disarm"}
+
+
+def _as_vector(values, name: str) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    if t.ndim != 1 or t.numel() < 2:
+        raise ValueError(f"{name} must list at least two numbers, one per category.")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must be finite numbers.")
+    return t
+
+
+def probabilities(logits) -> np.ndarray:
+    """π = softmax(θ)."""
+    return torch.softmax(_as_vector(logits, "logits"), 0).numpy()
+
+
+def _f_values(objective, values: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return objective(values)
+
+
+def exact_discrete_value(objective, logits, values) -> float:
+    """E[f(x)] = Σ_k π_k f(v_k)."""
+    objective = parse_objective(objective)
+    theta, v = _as_vector(logits, "logits"), _as_vector(values, "values")
+    pi = torch.softmax(theta, 0)
+    return float((pi * _f_values(objective, v)).sum())
+
+
+def exact_discrete_gradient(objective, logits, values) -> np.ndarray:
+    """∂/∂θ E[f(x)] by enumeration: π_j (f(v_j) − Σ_k π_k f(v_k)), shape (K,)."""
+    objective = parse_objective(objective)
+    theta, v = _as_vector(logits, "logits"), _as_vector(values, "values")
+    if theta.numel() != v.numel():
+        raise ValueError("logits and values need one entry per category.")
+    pi = torch.softmax(theta, 0)
+    f = _f_values(objective, v)
+    return (pi * (f - (pi * f).sum())).numpy()
+
+
+def _gumbel(shape, gen: torch.Generator) -> torch.Tensor:
+    u = torch.rand(shape, generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0 - 1e-16)
+    return -torch.log(-torch.log(u))
+
+
+def _relaxed(objective, theta_leaf: torch.Tensor, gumbels: torch.Tensor, v: torch.Tensor, tau: float,
+             hard: bool) -> torch.Tensor:
+    """(reps,) mean over L of f(x) with x from the (straight-through) Gumbel-softmax sample."""
+    logits = theta_leaf[:, None, :] + gumbels  # (reps, L, K)
+    soft = torch.softmax(logits / tau, dim=-1)  # log-sum-exp inside: safe for tiny τ
+    if hard:
+        index = logits.argmax(dim=-1, keepdim=True)
+        one_hot = torch.zeros_like(soft).scatter_(-1, index, 1.0)
+        y = one_hot - soft.detach() + soft
+    else:
+        y = soft
+    return objective(y @ v).mean(dim=1)
+
+
+def _conditional_gumbels(theta: torch.Tensor, k: torch.Tensor, m: int, gen: torch.Generator) -> torch.Tensor:
+    """Perturbed logits θ + g conditioned on argmax = k, m draws per (rep, l); θ is (reps, K).
+
+    With E ~ Exp(1) and Z = Σ exp(θ_i): the maximum is log Z − log E_k, and every other
+    coordinate is −log(E_i exp(−θ_i) + E_k / Z) (Maddison et al. 2014; Paulus et al. 2020).
+    """
+    reps, L = k.shape
+    K = theta.shape[-1]
+    e = -torch.log(torch.rand((reps, L, m, K), generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0))
+    th = theta[:, None, None, :]
+    log_z = torch.logsumexp(th, -1, keepdim=True)
+    index = k[:, :, None, None].expand(reps, L, m, 1)
+    e_k = e.gather(-1, index)
+    top = log_z - torch.log(e_k)
+    others = -torch.log(e * torch.exp(-th) + e_k * torch.exp(-log_z))
+    return others.scatter(-1, index, top)
+
+
+def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Tensor, L: int, tau: float,
+               names: list[str], seed: int) -> dict[str, torch.Tensor]:
+    """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}."""
+    reps, K = theta.shape
+    gen = _generator(seed, 100)
+    gumbels = _gumbel((reps, L, K), gen)  # shared: argmax(θ + g) is the categorical draw
+    k = (theta[:, None, :] + gumbels).argmax(dim=-1)  # (reps, L)
+    pi = torch.softmax(theta, -1)  # (reps, K)
+    f = f_all[k]  # (reps, L)
+    out: dict[str, torch.Tensor] = {}
+    if "score" in names or "score_loo" in names:
+        grad_log = torch.nn.functional.one_hot(k, K).to(torch.float64) - pi[:, None, :]  # (reps, L, K)
+        if "score" in names:
+            out["score"] = (f[..., None] * grad_log).mean(dim=1)
+        if "score_loo" in names:
+            baseline = (f.sum(dim=1, keepdim=True) - f) / (L - 1)
+            out["score_loo"] = ((f - baseline)[..., None] * grad_log).mean(dim=1)
+    if "straight_through" in names:
+        theta_leaf = theta.clone().requires_grad_(True)
+        p = torch.softmax(theta_leaf, -1)[:, None, :]  # (reps, 1, K)
+        one_hot = torch.nn.functional.one_hot(k, K).to(torch.float64)
+        y = one_hot - p.detach() + p  # forward: the sample; backward: ∂π/∂θ
+        objective(y @ v).mean(dim=1).sum().backward()
+        out["straight_through"] = theta_leaf.grad
+    for name, hard in (("gumbel_softmax", False), ("st_gumbel_softmax", True)):
+        if name in names:
+            theta_leaf = theta.clone().requires_grad_(True)
+            _relaxed(objective, theta_leaf, gumbels, v, tau, hard).sum().backward()
+            out[name] = theta_leaf.grad
+    if "gumbel_rao" in names:
+        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, _generator(seed, 101))  # (reps, L, m, K)
+        theta_leaf = theta.clone().requires_grad_(True)
+        perturbed = cond - theta[:, None, None, :] + theta_leaf[:, None, None, :]  # same values, a path to θ
+        soft = torch.softmax(perturbed / tau, dim=-1).mean(dim=2)  # E[soft | k]
+        one_hot = torch.nn.functional.one_hot(k, K).to(torch.float64)
+        y = one_hot - soft.detach() + soft
+        objective(y @ v).mean(dim=1).sum().backward()
+        out["gumbel_rao"] = theta_leaf.grad
+    if "arm" in names or "disarm" in names:
+        alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
+        u = torch.rand((reps, L), generator=_generator(seed, 102), dtype=torch.float64)
+        f0, f1 = f_all[0], f_all[1]
+
+        def fz(b: torch.Tensor) -> torch.Tensor:
+            return torch.where(b, f1, f0)
+
+        if "arm" in names:
+            g = ((fz(u > torch.sigmoid(-alpha)) - fz(u < torch.sigmoid(alpha))) * (u - 0.5)).mean(dim=1)
+            out["arm"] = torch.stack([-g, g], dim=1)
+        if "disarm" in names:
+            b = u < torch.sigmoid(alpha)
+            b_tilde = (1.0 - u) < torch.sigmoid(alpha)
+            sign = 1.0 - 2.0 * b_tilde.to(torch.float64)
+            g = 0.5 * (fz(b) - fz(b_tilde)) * sign * (b != b_tilde).to(torch.float64) * torch.sigmoid(alpha.abs())
+            out["disarm"] = torch.stack([-g.mean(dim=1), g.mean(dim=1)], dim=1)
+    return out
+
+
+def _names(estimators, K: int, L: int) -> list[str]:
+    if estimators is None:
+        return [n for n in DISCRETE_ESTIMATORS if (n not in _BINARY_ONLY or K == 2) and (n != "score_loo" or L >= 2)]
+    names = list(estimators)
+    bad = [n for n in names if n not in DISCRETE_ESTIMATORS]
+    if bad:
+        raise ValueError(f"Unknown estimator(s): {', '.join(bad)}.")
+    if K != 2 and any(n in _BINARY_ONLY for n in names):
+        raise ValueError("ARM and DisARM are defined for two categories (K = 2).")
+    if L < 2 and "score_loo" in names:
+        raise ValueError("score_loo needs L ≥ 2.")
+    return names
+
+
+def _check_tau(tau) -> float:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 0:
+        raise ValueError("The temperature τ must be a positive number.")
+    return float(tau)
+
+
+def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int = 0, tau: float = 1.0,
+                      estimators=None) -> dict[str, np.ndarray]:
+    """``reps`` independent L-draw estimates of ∂/∂θ E[f(x)] per estimator: {name: (reps, K)}.
+
+    ``estimators`` defaults to every estimator that applies (ARM and DisARM need K = 2,
+    leave-one-out needs L ≥ 2). Draws are shared where estimators can share them: the
+    score-function family, straight-through and the Gumbel family all use the same
+    categories (the argmax of the same Gumbel-perturbed logits).
+    """
+    objective = parse_objective(objective)
+    theta, v = _as_vector(logits, "logits"), _as_vector(values, "values")
+    K = theta.numel()
+    if v.numel() != K:
+        raise ValueError("logits and values need one entry per category.")
+    L, reps = int(L), int(reps)
+    if L < 1 or reps < 1:
+        raise ValueError("L and the number of replicates must be at least 1.")
+    if L * reps > MAX_DISCRETE_SAMPLES:
+        raise ValueError(f"reps × L = {L * reps:,} is too large (at most {MAX_DISCRETE_SAMPLES:,}).")
+    tau = _check_tau(tau)
+    names = _names(estimators, K, L)
+    f_all = _f_values(objective, v)  # f at each category's value
+    with np.errstate(all="ignore"):
+        out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, L, tau, names, seed)
+    return {n: out[n].detach().numpy() for n in names}
+
+
+def _f_prime(objective, x: np.ndarray) -> np.ndarray:
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(objective(xt).sum(), xt)
+    return g.numpy()
+
+
+def straight_through_moments(objective, logits, values) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean and single-draw variance of the straight-through estimator (any K).
+
+    One draw gives f'(v_k) J with J_j = ∂(π·v)/∂θ_j = π_j (v_j − π·v), so
+    E = Σ_k π_k f'(v_k) J and E[g²] = Σ_k π_k f'(v_k)² J².
+    """
+    objective = parse_objective(objective)
+    theta, v = _as_vector(logits, "logits").numpy(), _as_vector(values, "values").numpy()
+    pi = np.exp(theta - theta.max())
+    pi /= pi.sum()
+    J = pi * (v - pi @ v)
+    fp = _f_prime(objective, v)
+    mean = (pi @ fp) * J
+    second = (pi @ fp ** 2) * J ** 2
+    return mean, second - mean ** 2
+
+
+def _graded_rule(point: float, order: int = 16, levels: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes/weights on (0, 1), with panels shrinking geometrically towards
+    ``point`` (and towards 0 and 1), for integrands with a sharp feature there."""
+    gaps = 2.0 ** -np.arange(levels)
+    edges = np.concatenate([point - gaps * point, point + gaps * (1 - point), [0.0, 1.0, point],
+                            gaps * point, 1 - gaps * (1 - point)])
+    edges = np.unique(np.clip(edges, 0.0, 1.0))
+    nodes, weights = np.polynomial.legendre.leggauss(order)
+    lo, hi = edges[:-1], edges[1:]
+    x = ((lo + hi)[:, None] / 2 + (hi - lo)[:, None] / 2 * nodes[None, :]).ravel()
+    w = ((hi - lo)[:, None] / 2 * weights[None, :]).ravel()
+    keep = (x > 0) & (x < 1)
+    return x[keep], w[keep]
+
+
+def binary_relaxed_moments(objective, logits, values, tau: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Exact mean and single-draw variance of the Gumbel-softmax and straight-through
+    Gumbel-softmax estimators for K = 2, by quadrature.
+
+    With α = θ₁ − θ₀ and logistic noise ℓ = g₁ − g₀ = log(u/(1−u)), u ~ U(0,1), the soft
+    sample is y₁ = σ((α + ℓ)/τ) and x = v₀ + (v₁ − v₀) y₁. One draw's gradient w.r.t. θ₁
+    (and minus it w.r.t. θ₀) is f'(x) (v₁ − v₀) y₁ (1 − y₁)/τ, with x soft (Gumbel-softmax)
+    or the hard v_{1[α+ℓ>0]} (straight-through Gumbel-softmax). The integrand is sharp
+    near u* = σ(−α) for small τ; the rule is graded there.
+    """
+    objective = parse_objective(objective)
+    tau = _check_tau(tau)
+    theta, v = _as_vector(logits, "logits").numpy(), _as_vector(values, "values").numpy()
+    if theta.size != 2 or v.size != 2:
+        raise ValueError("binary_relaxed_moments is for two categories.")
+    alpha = theta[1] - theta[0]
+    u, w = _graded_rule(1.0 / (1.0 + math.exp(alpha)))
+    ell = np.log(u) - np.log1p(-u)
+    z = (alpha + ell) / tau
+    y1 = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
+    dy = y1 * (1.0 - y1) / tau
+    x_soft = v[0] + (v[1] - v[0]) * y1
+    x_hard = np.where(alpha + ell > 0, v[1], v[0])
+    out = {}
+    for name, x in (("gumbel_softmax", x_soft), ("st_gumbel_softmax", x_hard)):
+        g = _f_prime(objective, x) * (v[1] - v[0]) * dy
+        mean, second = w @ g, w @ g ** 2
+        out[name] = (np.array([-mean, mean]), np.array([second - mean ** 2] * 2))
+    return out
+
+
+def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, tau: float, chains: int,
+                 seed: int = 0, estimators=None) -> dict[str, np.ndarray]:
+    """Gradient descent on the logits to minimise E[f(x)], one run per estimator.
+
+    ``chains`` independent runs per estimator are batched; returns {name: (steps + 1,
+    chains) array of the exact E[f] at each step's logits}. The loop is over steps only.
+    """
+    objective = parse_objective(objective)
+    theta0, v = _as_vector(logits, "logits"), _as_vector(values, "values")
+    K = theta0.numel()
+    tau = _check_tau(tau)
+    names = _names(estimators, K, int(L))
+    f_all = _f_values(objective, v)
+    out = {}
+    with np.errstate(all="ignore"):
+        for i, name in enumerate(names):
+            theta = theta0.expand(chains, K).clone()
+            history = [(torch.softmax(theta, -1) @ f_all).numpy()]
+            for t in range(steps):
+                g = _estimates(objective, theta, v, f_all, int(L), tau, [name], seed * 100_003 + 7919 * i + t)[name]
+                theta = theta - lr * g.detach()
+                history.append((torch.softmax(theta, -1) @ f_all).numpy())
+            out[name] = np.stack(history)
+    return out
+
+
+def gumbel_max_frequencies(logits, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequency of argmax(θ + g) over n draws, frequency of argmax θ without noise, π)."""
+    theta = _as_vector(logits, "logits")
+    g = _gumbel((int(n), theta.numel()), _generator(seed, 103))
+    k = (theta + g).argmax(-1)
+    freq = torch.bincount(k, minlength=theta.numel()).to(torch.float64) / n
+    plain = torch.zeros_like(theta)
+    plain[theta.argmax()] = 1.0
+    return freq.numpy(), plain.numpy(), torch.softmax(theta, 0).numpy()
+
+
+def soft_samples(logits, taus, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One Gumbel draw g, and softmax((θ + g)/τ) for each τ: (len(taus), K); plus the
+    one-hot argmax(θ + g) the soft samples approach as τ → 0."""
+    theta = _as_vector(logits, "logits")
+    g = _gumbel((theta.numel(),), _generator(seed, 104))
+    soft = torch.stack([torch.softmax((theta + g) / _check_tau(float(t)), 0) for t in taus])
+    hard = torch.zeros_like(theta)
+    hard[(theta + g).argmax()] = 1.0
+    return soft.numpy(), hard.numpy()
+
+
+def hard_gumbel_softmax_jacobians(logits, tau: float, seed: int = 0) -> dict[str, np.ndarray]:
+    """What ``F.gumbel_softmax(..., hard=True)`` does, numerically, for one Gumbel draw:
+    its forward value (one-hot), its Jacobian ∂y/∂θ, and the soft sample's Jacobian
+    (they are equal: forward hard, backward soft)."""
+    theta = _as_vector(logits, "logits")
+
+    def sample(t: torch.Tensor, hard: bool) -> torch.Tensor:
+        torch.manual_seed(int(seed))
+        return torch.nn.functional.gumbel_softmax(t, tau=_check_tau(tau), hard=hard)
+
+    forward_hard = sample(theta, True).detach().numpy()
+    forward_soft = sample(theta, False).detach().numpy()
+    jac_hard = torch.autograd.functional.jacobian(lambda t: sample(t, True), theta).numpy()
+    jac_soft = torch.autograd.functional.jacobian(lambda t: sample(t, False), theta).numpy()
+    return {"forward_hard": forward_hard, "forward_soft": forward_soft, "jacobian_hard": jac_hard,
+            "jacobian_soft": jac_soft}
+
+
+DISCRETE_PRESETS = {
+    # label: (formula, values, logits)
+    "Bernoulli toy: f = (x - 0.45)^2": ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)),
+    "Bernoulli: f = sin(3x), straight-through points the wrong way": ("sin(3*x)", (0.0, 1.0), (0.1, 0.5)),
+    "3 categories: f = x^2 + x": ("x**2 + x", (-1.0, 0.5, 2.0), (0.2, -0.5, 1.0)),
+    "custom": ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.0)),
+}
+
+
+def parse_values(text: str, max_k: int = 6) -> tuple[float, ...]:
+    """Category values from text such as "0, 1" or "-1 0.5 2": 2 to ``max_k`` finite numbers."""
+    parts = [p for p in text.replace(",", " ").replace(";", " ").split() if p]
+    if not 2 <= len(parts) <= max_k:
+        raise ValueError(f"Give between 2 and {max_k} category values, separated by commas.")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise ValueError("Category values must be plain numbers such as 0, 1 or -1.5.") from None
+    if not all(math.isfinite(x) and abs(x) <= 1e6 for x in values):
+        raise ValueError("Category values must be finite numbers no larger than 10⁶ in size.")
+    return values

@@ -1,0 +1,231 @@
+"""Discrete variables: REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration."""
+import math
+
+import numpy as np
+import streamlit as st
+
+import core
+import ui
+from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
+                           estimate_discrete, exact_discrete_gradient, exact_discrete_value, gumbel_max_frequencies,
+                           hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
+                           straight_through_moments)
+from core.figures import COLORS, gumbel_max_figure, labelled_histograms, race_figure, soft_path_figure, tau_curves
+from core.stats import summarize
+
+ui.page_setup("Discrete variables", ":material/category:")
+
+st.title("Discrete variables: when there is no rsample")
+st.markdown(
+    r"A category $k\sim\mathrm{Categorical}(\pi)$, $\pi=\mathrm{softmax}(\theta)$, cannot move a little when "
+    r"$\theta$ does, so there is no pathwise derivative. The exact gradient is a finite sum, "
+    r"$\partial_{\theta_j}\mathbb E[f] = \pi_j\big(f(v_j)-\sum_k \pi_k f(v_k)\big)$, computed here by enumeration. "
+    "Unbiased estimators (score function, leave-one-out, ARM, DisARM) hit it on average; the popular "
+    "shortcuts (straight-through, Gumbel-softmax) trade bias for lower variance."
+)
+
+LABELS = {n: lab for n, (lab, _) in DISCRETE_ESTIMATORS.items()}
+MAX_K = 6
+TAUS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def estimates(text, logits, values, L, reps, seed, tau):
+    return estimate_discrete(text, list(logits), list(values), L=L, reps=reps, seed=seed, tau=tau)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def tau_study(text, logits, values, j, seed):
+    K = len(values)
+    exact = exact_discrete_gradient(text, list(logits), list(values))
+    relaxed = ["gumbel_softmax", "st_gumbel_softmax", "gumbel_rao"]
+    grid = np.geomspace(0.01, 10.0, 40)
+    exact_curves = {}
+    if K == 2:
+        for name in ("gumbel_softmax", "st_gumbel_softmax"):
+            b, v = [], []
+            for t in grid:
+                mean, var = binary_relaxed_moments(text, list(logits), list(values), float(t))[name]
+                b.append(abs(mean[j] - exact[j]))
+                v.append(var[j])
+            exact_curves[name] = (np.array(b), np.array(v))
+    mc_taus = np.array([0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0])
+    mc = {n: ([], [], []) for n in relaxed}
+    for i, t in enumerate(mc_taus):
+        res = estimate_discrete(text, list(logits), list(values), L=1, reps=4000, seed=seed + i, tau=float(t),
+                                estimators=relaxed)
+        for n in relaxed:
+            mc[n][0].append(t)
+            mc[n][1].append(abs(res[n][:, j].mean() - exact[j]))
+            mc[n][2].append(res[n][:, j].var())
+    st_mean, st_var = straight_through_moments(text, list(logits), list(values))
+    flat = {"straight_through": (abs(st_mean[j] - exact[j]), st_var[j])}
+    base = estimate_discrete(text, list(logits), list(values), L=1, reps=20000, seed=seed,
+                             estimators=["score"] + (["disarm"] if K == 2 else []))
+    for n, a in base.items():
+        flat[n] = (0.0, float(a[:, j].var()))
+    return grid, exact_curves, {n: tuple(np.array(x) for x in t) for n, t in mc.items()}, flat
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def race(text, logits, values, L, tau, lr, seed):
+    names = [n for n in DISCRETE_ESTIMATORS if (n not in ("arm", "disarm") or len(values) == 2)
+             and (n != "score_loo" or L >= 2)]
+    return descent_race(text, list(logits), list(values), steps=250, lr=lr, L=L, tau=tau, chains=32, seed=seed,
+                        estimators=names)
+
+
+def _apply_preset() -> None:
+    """A new setting brings its own logits (the sliders would otherwise keep the old ones)."""
+    _, values, logits = DISCRETE_PRESETS[st.session_state["preset"]]
+    for i in range(MAX_K):
+        st.session_state[f"th{i}"] = float(logits[i]) if i < len(logits) else 0.0
+    st.session_state["j"] = len(values) - 1
+
+
+def _clamp_component() -> None:
+    """New custom values may have fewer categories than the logit shown."""
+    try:
+        k = len(parse_values(st.session_state["vals"]))
+    except ValueError:
+        return
+    if st.session_state.get("j", 0) >= k:
+        st.session_state["j"] = k - 1
+
+
+def controls():
+    c1, c2 = st.columns([3, 2])
+    preset = c1.selectbox("Setting", list(DISCRETE_PRESETS), key="preset", bind="query-params",
+                          on_change=_apply_preset)
+    formula, default_values, default_logits = DISCRETE_PRESETS[preset]
+    if preset == "custom":
+        text_values = c2.text_input("Category values v (2 to 6, comma-separated)", "0, 1", key="vals",
+                                    bind="query-params", on_change=_clamp_component)
+        formula = st.text_input("f(x) =", formula, key="expr", bind="query-params", max_chars=core.objective.MAX_LENGTH)
+        try:
+            values = parse_values(text_values)
+        except ValueError as err:
+            st.error(str(err), icon=":material/edit:")
+            return None
+        default_logits = tuple([0.0] * len(values))
+    else:
+        values = default_values
+        c2.markdown(f"values v = {', '.join(f'{x:g}' for x in values)}  \nf(x) = `{formula}`")
+    try:
+        objective = core.parse_objective(formula)
+    except ValueError as err:
+        st.error(f"**Formula not understood.** {ui.escape_markdown(str(err))}", icon=":material/edit:")
+        return None
+    K = len(values)
+    cols = st.columns(K)
+    for i in range(K):  # the value lives in session state, so a new preset can reset it
+        st.session_state.setdefault(f"th{i}", float(default_logits[i]))
+    logits = tuple(float(cols[i].slider(f"θ{i} (logit of v = {values[i]:g})", -4.0, 4.0, step=0.1,
+                                        key=f"th{i}", bind="query-params")) for i in range(K))
+    d1, d2, d3, d4 = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+    tau = d1.select_slider("temperature τ", TAUS, value=0.5, key="tau", bind="query-params")
+    L = d2.select_slider("L (draws per estimate)", [1, 2, 5, 10, 50], value=5, key="L", bind="query-params")
+    reps = d3.select_slider("replicates", [500, 1000, 2000, 5000], value=2000, key="reps", bind="query-params")
+    with d4:
+        seed = ui.seed_control()
+    return objective, values, logits, float(tau), int(L), int(reps), int(seed)
+
+
+@st.fragment
+def page() -> None:
+    got = controls()
+    if got is None:
+        return
+    objective, values, logits, tau, L, reps, seed = got
+    K = len(values)
+    text = objective.text
+    if not objective.smooth:
+        st.info("f is not differentiable everywhere: straight-through and the Gumbel estimators use f′ and may be "
+                "meaningless here; the score function, leave-one-out, ARM and DisARM only need values of f.")
+    exact = exact_discrete_gradient(text, list(logits), list(values))
+    pi = probabilities(list(logits))
+    st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
+                + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
+    st.session_state.setdefault("j", K - 1)
+    j = st.radio("Show the gradient with respect to", list(range(K)), horizontal=True,
+                 format_func=lambda i: f"θ{i}", key="j", bind="query-params")
+    res = estimates(text, logits, values, L, reps, seed, tau)
+    if not all(np.isfinite(a).all() for a in res.values()):
+        st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
+
+    st.subheader("1 · Estimates against the exact gradient")
+    series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
+    st.plotly_chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
+                    width="stretch", key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
+    rows = []
+    for n, a in res.items():
+        s = summarize(a[:, j], float(exact[j]))
+        rows.append({"estimator": LABELS[n], "unbiased?": "yes" if DISCRETE_ESTIMATORS[n][1] else "no (biased)",
+                     "mean": ui.fmt(s.mean), "exact": ui.fmt(float(exact[j])), "bias": ui.fmt(s.bias, 3),
+                     "bias / SE": ui.fmt(s.z, 3), "variance": ui.fmt(s.variance), "SNR": ui.fmt(s.snr, 3)})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
+
+    st.subheader("2 · The temperature trade-off")
+    grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
+    st.plotly_chart(tau_curves(grid, exact_curves, mc, flat, LABELS), width="stretch", key="tau_chart",
+                    alt="Bias and variance of Gumbel-softmax estimators against the temperature")
+    st.caption(
+        ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
+        + "Circles: Monte Carlo (4,000 one-draw estimates; a Monte Carlo |bias| smaller than its standard error is "
+        "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). Lowering τ shrinks the "
+        "Gumbel-softmax bias but inflates its variance: no temperature is free."
+    )
+
+    st.subheader("3 · Straight-through can point the wrong way")
+    st_mean, _ = straight_through_moments(text, list(logits), list(values))
+    wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]
+    c1, c2 = st.columns(2)
+    c1.metric(f"exact ∂E[f]/∂θ{j}", f"{exact[j]:.4g}")
+    c2.metric(f"straight-through, its expectation (∂/∂θ{j})", f"{st_mean[j]:.4g}",
+              delta="opposite sign!" if j in wrong else "same sign", delta_arrow="off",
+              delta_color="red" if j in wrong else "gray")
+    if wrong:
+        st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
+                 "more samples will only make it more confidently wrong.", icon=":material/error:")
+    lr = st.select_slider("learning rate", [0.1, 0.3, 1.0, 3.0], value=1.0, key="lr", bind="query-params")
+    histories = race(text, logits, values, L, tau, float(lr), seed)
+    f_vals = objective.numpy(np.array(values))
+    st.plotly_chart(race_figure(histories, float(np.min(f_vals)), LABELS), width="stretch", key="race",
+                    alt="Exact expected objective during gradient descent with each estimator")
+    final = {n: float(h[-1].mean()) for n, h in histories.items()}
+    st.caption(f"Gradient descent on θ to *minimise* E[f], 250 steps, 32 runs per estimator (line: mean; band: 10–90%). "
+               f"Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
+
+    st.subheader("4 · Gumbel-max and Gumbel-softmax, made visible")
+    freq, plain, pi_ = gumbel_max_frequencies(list(logits), 20000, seed)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(gumbel_max_figure(freq, plain, pi_, 20000), width="stretch", key="gmax",
+                        alt="Frequencies of argmax with and without Gumbel noise against the softmax probabilities")
+        st.caption("argmax(θ + g) with Gumbel noise g is an exact draw from softmax(θ); without noise it always "
+                   "picks the largest logit. Gumbel-softmax is not just softmax with a temperature: the noise is what samples.")
+    with right:
+        soft, hard = soft_samples(list(logits), [5.0, 1.0, 0.5, 0.1, 0.01], seed)
+        st.plotly_chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), width="stretch", key="soft",
+                        alt="One soft Gumbel-softmax sample at several temperatures approaching a one-hot vertex")
+        st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
+    jac = hard_gumbel_softmax_jacobians(list(logits), tau, seed)
+    st.markdown(
+        f"**`F.gumbel_softmax(logits, tau={tau:g}, hard=True)`** for one draw: forward value "
+        f"`{np.array2string(jac['forward_hard'], precision=3)}` (one-hot), while the soft sample is "
+        f"`{np.array2string(jac['forward_soft'], precision=3)}`. Its Jacobian ∂y/∂θ equals the soft one "
+        f"(largest difference {np.abs(jac['jacobian_hard'] - jac['jacobian_soft']).max():.1e}): `hard=True` does not "
+        "block gradients, it sends the soft sample's gradient through a hard forward value."
+    )
+    st.dataframe({f"∂y/∂θ{c}": [f"{x:.4f}" for x in jac["jacobian_hard"][:, c]] for c in range(K)}, width="stretch")
+
+    st.subheader("5 · This is a policy gradient")
+    st.markdown(
+        "A categorical policy π_θ(a) over K actions with reward f(v_a) is exactly this setting: the score-function "
+        "estimator is REINFORCE, leave-one-out is RLOO, and the exact gradient above is what a policy-gradient "
+        "method estimates from sampled actions."
+    )
+
+
+page()

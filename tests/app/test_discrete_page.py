@@ -1,0 +1,61 @@
+"""AppTest of the discrete-variables page."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.discrete import DISCRETE_PRESETS, exact_discrete_gradient, straight_through_moments
+
+PAGE = "pages/6_Discrete_Variables.py"
+
+
+def run(**query) -> AppTest:
+    at = AppTest.from_file("../../app.py", default_timeout=90)
+    at.switch_page(PAGE)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+@pytest.mark.parametrize("preset", list(DISCRETE_PRESETS))
+def test_every_preset_renders_and_numbers_are_exact(preset):
+    at = run()
+    at.selectbox(key="preset").set_value(preset).run()
+    assert not at.exception
+    text, values, logits = DISCRETE_PRESETS[preset]
+    j = len(values) - 1
+    assert at.metric[0].value == f"{exact_discrete_gradient(text, logits, values)[j]:.4g}"
+    assert at.metric[1].value == f"{straight_through_moments(text, logits, values)[0][j]:.4g}"
+
+
+def test_wrong_sign_is_flagged():
+    at = run()
+    at.selectbox(key="preset").set_value("Bernoulli: f = sin(3x), straight-through points the wrong way").run()
+    assert any("wrong sign" in e.value for e in at.error)
+
+
+def test_custom_values_and_formula():
+    at = run()
+    at.selectbox(key="preset").set_value("custom").run()
+    at.text_input(key="vals").set_value("-2, 0, 1, 3").run()
+    assert not at.exception and len(at.slider) == 4
+    at.text_input(key="expr").set_value("abs(x) + (x > 0)").run()
+    assert not at.exception
+    assert any("not differentiable" in i.value for i in at.info)
+    at.text_input(key="vals").set_value("1").run()
+    assert not at.exception and at.error
+    at.text_input(key="vals").set_value("0, 1").run()
+    at.text_input(key="expr").set_value("x.__class__").run()
+    assert not at.exception and any("Formula not understood" in e.value for e in at.error)
+
+
+def test_controls_to_their_ends():
+    at = run()
+    for tau in (0.01, 10.0):
+        at.select_slider(key="tau").set_value(tau).run()
+        assert not at.exception
+    at.select_slider(key="L").set_value(1).run()
+    at.select_slider(key="reps").set_value(5000).run()
+    at.slider(key="th0").set_value(-4.0).run()
+    at.slider(key="th1").set_value(4.0).run()
+    at.select_slider(key="lr").set_value(3.0).run()
+    at.radio(key="j").set_value(0).run()
+    assert not at.exception

@@ -1,0 +1,166 @@
+"""Discrete estimators against exact enumeration; the biased ones shown biased where theory says."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.discrete import (DISCRETE_ESTIMATORS, binary_relaxed_moments, descent_race, estimate_discrete,
+                           exact_discrete_gradient, exact_discrete_value, gumbel_max_frequencies,
+                           hard_gumbel_softmax_jacobians, parse_values, soft_samples, straight_through_moments)
+from tests.conftest import z_score
+
+UNBIASED = [n for n, (_, ok) in DISCRETE_ESTIMATORS.items() if ok]
+CASES = [
+    ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)),  # the classic Bernoulli toy
+    ("sin(3*x)", (0.0, 1.0), (0.1, 0.5)),
+    ("x**2 + x", (-1.0, 0.5, 2.0), (0.2, -0.5, 1.0)),
+    ("exp(x)", (-1.0, 0.0, 1.0, 2.0), (0.3, 0.0, -0.4, 0.6)),
+]
+
+
+def test_exact_gradient_is_the_derivative_of_the_enumerated_expectation():
+    for text, values, logits in CASES:
+        g = exact_discrete_gradient(text, logits, values)
+        h = 1e-6
+        for j in range(len(logits)):
+            up = list(logits); up[j] += h
+            down = list(logits); down[j] -= h
+            fd = (exact_discrete_value(text, up, values) - exact_discrete_value(text, down, values)) / (2 * h)
+            assert g[j] == pytest.approx(fd, rel=1e-6, abs=1e-10)
+        assert abs(g.sum()) < 1e-12  # softmax is shift-invariant
+
+
+@pytest.mark.parametrize("text, values, logits", CASES)
+def test_unbiased_estimators_hit_the_enumerated_gradient(text, values, logits):
+    exact = exact_discrete_gradient(text, logits, values)
+    names = [n for n in UNBIASED if n not in ("arm", "disarm") or len(values) == 2]
+    res = estimate_discrete(text, logits, values, L=4, reps=100_000, seed=3, estimators=names)
+    for name in names:
+        for j in range(len(values)):
+            z, se = z_score(res[name][:, j], exact[j])
+            assert abs(z) < 5, (name, j, res[name][:, j].mean(), exact[j])
+            assert 5 * se < 0.3 * abs(exact[j]), (name, j, se)  # power: a wrong sign would fail
+
+
+def test_straight_through_is_biased_with_the_wrong_sign_on_the_toy():
+    text, values, logits = "sin(3*x)", (0.0, 1.0), (0.1, 0.5)
+    exact = exact_discrete_gradient(text, logits, values)
+    st_mean, st_var = straight_through_moments(text, logits, values)
+    assert np.all(np.sign(st_mean) == -np.sign(exact))
+    est = estimate_discrete(text, logits, values, L=1, reps=200_000, seed=1, estimators=["straight_through"])
+    z, _ = z_score(est["straight_through"][:, 1], st_mean[1])
+    assert abs(z) < 5  # the estimator's mean is the straight-through expectation ...
+    assert abs(z_score(est["straight_through"][:, 1], exact[1])[0]) > 20  # ... not the gradient
+    assert est["straight_through"][:, 1].var() == pytest.approx(st_var[1], rel=0.02)
+
+
+def test_straight_through_on_the_bernoulli_toy_has_its_stationary_point_at_p_045():
+    # E[ST] ∝ (2p − 0.9): zero at p = 0.45, while the true optimum of E[(x − 0.45)²] is p = 0.
+    logit = math.log(0.45 / 0.55)
+    st_mean, _ = straight_through_moments("(x - 0.45)**2", (0.0, logit), (0.0, 1.0))
+    assert abs(st_mean[1]) < 1e-12
+    # ... while the true gradient there is clearly positive: E[f] still falls as p falls.
+    assert exact_discrete_gradient("(x - 0.45)**2", (0.0, logit), (0.0, 1.0))[1] > 0.01
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.5, 3.0])
+def test_binary_relaxed_moments_match_monte_carlo(tau):
+    text, values, logits = "(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)
+    exact = binary_relaxed_moments(text, logits, values, tau)
+    res = estimate_discrete(text, logits, values, L=1, reps=300_000, seed=5, tau=tau,
+                            estimators=["gumbel_softmax", "st_gumbel_softmax"])
+    for name, (mean, var) in exact.items():
+        z, _ = z_score(res[name][:, 1], mean[1])
+        assert abs(z) < 5, (name, tau)
+        assert res[name][:, 1].var() == pytest.approx(var[1], rel=0.05)
+
+
+def test_gumbel_softmax_bias_falls_and_variance_rises_as_tau_falls():
+    text, values, logits = "(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)
+    exact = exact_discrete_gradient(text, logits, values)[1]
+    taus = [3.0, 1.0, 0.3, 0.1, 0.03, 0.01]
+    moments = [binary_relaxed_moments(text, logits, values, t)["gumbel_softmax"] for t in taus]
+    bias = [abs(m[0][1] - exact) for m in moments]
+    var = [m[1][1] for m in moments]
+    # Below τ ≈ 0.3 the bias shrinks steadily (above, it changes sign between τ = 3 and τ = 1) ...
+    assert all(b1 > b2 for b1, b2 in zip(bias[2:], bias[3:]))
+    assert bias[-1] < 0.1 * bias[2]
+    # ... while the variance grows at every step down.
+    assert all(v1 < v2 for v1, v2 in zip(var, var[1:]))
+    assert var[-1] > 100 * var[1]
+    assert bias[0] > 1e-2  # at a warm temperature the bias is as large as the gradient itself
+
+
+def test_gumbel_rao_has_the_mean_of_straight_through_gumbel_with_less_variance():
+    text, values, logits = "x**2 + x", (-1.0, 0.5, 2.0), (0.2, -0.5, 1.0)
+    res = estimate_discrete(text, logits, values, L=1, reps=200_000, seed=2, tau=0.5,
+                            estimators=["st_gumbel_softmax", "gumbel_rao"])
+    for j in range(3):
+        a, b = res["st_gumbel_softmax"][:, j], res["gumbel_rao"][:, j]
+        se = math.sqrt(a.var() / a.size + b.var() / b.size)
+        assert abs(a.mean() - b.mean()) < 5 * se
+        assert b.var() < a.var()
+
+
+def test_small_tau_is_safe_and_bad_tau_is_refused():
+    res = estimate_discrete("(x - 0.45)**2", (0.0, 0.3), (0.0, 1.0), L=3, reps=500, tau=0.01)
+    assert all(np.isfinite(a).all() for a in res.values())
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError):
+            estimate_discrete("x", (0.0, 0.3), (0.0, 1.0), L=1, reps=1, tau=bad)
+
+
+def test_argmax_of_gumbel_perturbed_logits_is_an_exact_sample():
+    logits = (0.1, 1.0, -0.5)
+    n = 200_000
+    freq, plain, pi = gumbel_max_frequencies(logits, n, seed=4)
+    se = np.sqrt(pi * (1 - pi) / n)
+    assert np.all(np.abs(freq - pi) < 5 * se)
+    assert plain.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_soft_samples_approach_the_argmax_vertex():
+    soft, hard = soft_samples((0.1, 1.0, -0.5), [5.0, 1.0, 0.1, 0.01], seed=0)
+    distances = np.abs(soft - hard).sum(axis=1)
+    assert np.all(np.diff(distances) < 0) and distances[-1] < 1e-6
+
+
+def test_hard_gumbel_softmax_forward_is_one_hot_backward_is_soft():
+    j = hard_gumbel_softmax_jacobians((0.1, 1.0, -0.5), 0.5, seed=3)
+    assert sorted(j["forward_hard"].tolist()) == [0.0, 0.0, 1.0]
+    assert j["forward_hard"].argmax() == j["forward_soft"].argmax()
+    np.testing.assert_allclose(j["jacobian_hard"], j["jacobian_soft"], atol=1e-12)
+    assert np.abs(j["jacobian_hard"]).max() > 1e-3  # gradients do flow
+
+
+def test_descent_race_score_finds_the_optimum_straight_through_does_not():
+    races = descent_race("(x - 0.45)**2", (0.0, 0.0), (0.0, 1.0), steps=250, lr=1.0, L=2, tau=0.5, chains=16,
+                         seed=0, estimators=["score_loo", "straight_through", "disarm"])
+    best = 0.45 ** 2
+    assert races["score_loo"][-1].mean() < best + 0.01
+    assert races["disarm"][-1].mean() < best + 0.01
+    assert races["straight_through"][-1].mean() > best + 0.03  # stuck near p = 0.45
+
+
+def test_shared_draws_and_seed_reproducibility():
+    a = estimate_discrete("x**2", (0.2, -0.1, 0.4), (0.0, 1.0, 2.0), L=3, reps=50, seed=9)
+    b = estimate_discrete("x**2", (0.2, -0.1, 0.4), (0.0, 1.0, 2.0), L=3, reps=50, seed=9, estimators=["score"])
+    np.testing.assert_array_equal(a["score"], b["score"])
+    assert set(a) == {"score", "score_loo", "straight_through", "gumbel_softmax", "st_gumbel_softmax", "gumbel_rao"}
+
+
+@pytest.mark.parametrize("text, ok", [("0, 1", True), ("-1 0.5 2", True), ("1", False), ("a, b", False),
+                                      ("1, 2, 3, 4, 5, 6, 7", False), ("1e400, 1", False), ("nan, 1", False)])
+def test_parse_values(text, ok):
+    if ok:
+        assert len(parse_values(text)) >= 2
+    else:
+        with pytest.raises(ValueError):
+            parse_values(text)
+
+
+def test_binary_only_estimators_refuse_three_categories():
+    with pytest.raises(ValueError):
+        estimate_discrete("x", (0.0, 0.1, 0.2), (0.0, 1.0, 2.0), L=2, reps=2, estimators=["arm"])
