@@ -42,6 +42,7 @@ DESCRIPTIONS = {
     "pages/4_Variance_Landscape.py": "exact variances along k, μ or σ: no estimator always wins",
     "pages/5_Baselines_and_Control_Variates.py": "the variance parabola, baselines that go wrong, policy-gradient language",
     "pages/6_Discrete_Variables.py": "REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration",
+    "pages/7_Policy_Gradients.py": "a bandit with baselines, reward-to-go, and why the surrogate loss is not the return",
 }
 for step, (script, label, icon) in enumerate(ui.PAGES[1:], start=1):
     st.page_link(script, label=f"{step} · {label} — {DESCRIPTIONS[script]}", icon=icon)

@@ -28,6 +28,7 @@ PAGES = [
     ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:"),
     ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:"),
     ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:"),
+    ("pages/7_Policy_Gradients.py", "Policy gradients", ":material/sports_esports:"),
 ]
 
 

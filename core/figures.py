@@ -16,7 +16,7 @@ from .stats import histogram, nice_range
 
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
-           "gumbel_max_figure", "soft_path_figure"]
+           "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -288,23 +288,26 @@ def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]]
     return fig
 
 
-def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[str, str]) -> go.Figure:
-    """Exact E[f] at the logits reached by gradient descent, per estimator: mean over runs
-    with a band from the 10th to the 90th percentile; the best achievable value dashed."""
+def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[str, str],
+                colors: dict[str, str] | None = None, y_title: str = "exact E[f] at the current logits",
+                optimum_label: str = "best possible E[f]") -> go.Figure:
+    """Exact objective along training, per estimator: mean over runs with a band from the
+    10th to the 90th percentile; the best achievable value dashed."""
+    colors = colors or COLORS
     fig = go.Figure()
     for name, h in histories.items():
         steps = np.arange(h.shape[0])
         lo, mid, hi = np.percentile(h, [10, 50, 90], axis=1)
         fig.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([hi, lo[::-1]]),
-                                 fill="toself", fillcolor=_band_color(COLORS[name], 0.15), line=dict(width=0),
+                                 fill="toself", fillcolor=_band_color(colors[name], 0.15), line=dict(width=0),
                                  hoverinfo="skip", showlegend=False))
         fig.add_trace(go.Scatter(x=steps, y=h.mean(axis=1), mode="lines", name=labels[name],
-                                 line=dict(color=COLORS[name], width=2.5),
-                                 hovertemplate=f"{labels[name]}<br>step %{{x}}: E[f] = %{{y:.4f}}<extra></extra>"))
+                                 line=dict(color=colors[name], width=2.5),
+                                 hovertemplate=f"{labels[name]}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
     fig.add_hline(y=optimum, line=dict(color=EXACT_COLOR, dash="dash"),
-                  annotation_text=f"best possible E[f] = {optimum:.4g}", annotation_position="bottom right")
-    fig.update_xaxes(title_text="gradient-descent step")
-    fig.update_yaxes(title_text="exact E[f] at the current logits")
+                  annotation_text=f"{optimum_label} = {optimum:.4g}", annotation_position="bottom right")
+    fig.update_xaxes(title_text="gradient step")
+    fig.update_yaxes(title_text=y_title)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
     return fig
 
@@ -332,4 +335,41 @@ def soft_path_figure(taus, soft: np.ndarray, hard: np.ndarray) -> go.Figure:
                      for k in range(rows.shape[1])])
     fig.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=10, b=10),
                       yaxis=dict(range=[0, 1], title_text="soft sample y"), legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def two_step_figure(thetas: np.ndarray, var_full: np.ndarray, var_rtg: np.ndarray,
+                    mc: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> go.Figure:
+    """Exact single-episode variance of the full-return and reward-to-go estimators against θ
+    (log y), with Monte Carlo dots (θ, var_full, se_full, var_rtg, se_rtg)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=thetas, y=var_full, mode="lines", name="full return (exact)",
+                             line=dict(color=COLORS["score"], width=2.5)))
+    fig.add_trace(go.Scatter(x=thetas, y=var_rtg, mode="lines", name="reward-to-go (exact)",
+                             line=dict(color=COLORS["score_optimal"], width=2.5)))
+    if mc is not None:
+        t, vf, sf, vr, sr = mc
+        fig.add_trace(go.Scatter(x=t, y=vf, mode="markers", name="full return (Monte Carlo ±2 SE)",
+                                 marker=dict(color=COLORS["score"], size=9, symbol="circle-open", line=dict(width=2)),
+                                 error_y=dict(type="data", array=2 * sf, visible=True)))
+        fig.add_trace(go.Scatter(x=t, y=vr, mode="markers", name="reward-to-go (Monte Carlo ±2 SE)",
+                                 marker=dict(color=COLORS["score_optimal"], size=9, symbol="circle-open", line=dict(width=2)),
+                                 error_y=dict(type="data", array=2 * sr, visible=True)))
+    fig.update_xaxes(title_text="policy parameter θ  (P(a = 1) = σ(θ))")
+    fig.update_yaxes(type="log", title_text="variance of one-episode estimate", exponentformat="power")
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+def surrogate_figure(loss: np.ndarray, reward: np.ndarray) -> go.Figure:
+    """The surrogate loss falling while the true expected reward does what it likes."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("surrogate loss −mean(R · log π(a)) on the batch",
+                                                        "true expected reward π · m"), horizontal_spacing=0.1)
+    steps = np.arange(loss.size)
+    fig.add_trace(go.Scatter(x=steps, y=loss, mode="lines", line=dict(color=COLORS["score"], width=2.5),
+                             name="surrogate loss"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=steps, y=reward, mode="lines", line=dict(color=COLORS["score_optimal"], width=2.5),
+                             name="expected reward"), row=1, col=2)
+    fig.update_xaxes(title_text="optimisation step on the same batch")
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
     return fig

@@ -191,7 +191,7 @@ def page() -> None:
     lr = st.select_slider("learning rate", [0.1, 0.3, 1.0, 3.0], value=1.0, key="lr", bind="query-params")
     histories = race(text, logits, values, L, tau, float(lr), seed)
     f_vals = objective.numpy(np.array(values))
-    st.plotly_chart(race_figure(histories, float(np.min(f_vals)), LABELS), width="stretch", key="race",
+    st.plotly_chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), width="stretch", key="race",
                     alt="Exact expected objective during gradient descent with each estimator")
     final = {n: float(h[-1].mean()) for n, h in histories.items()}
     st.caption(f"Gradient descent on θ to *minimise* E[f], 250 steps, 32 runs per estimator (line: mean; band: 10–90%). "

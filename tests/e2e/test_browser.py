@@ -11,7 +11,8 @@ pytestmark = pytest.mark.e2e
 
 PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks"),
          ("/Reparameterization_Trick", "reparameterization_trick"), ("/Variance_Landscape", "variance_landscape"),
-         ("/Baselines_and_Control_Variates", "baselines"), ("/Discrete_Variables", "discrete_variables")]
+         ("/Baselines_and_Control_Variates", "baselines"), ("/Discrete_Variables", "discrete_variables"),
+         ("/Policy_Gradients", "policy_gradients")]
 
 
 def no_exception(page) -> None:
