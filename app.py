@@ -43,6 +43,7 @@ DESCRIPTIONS = {
     "pages/5_Baselines_and_Control_Variates.py": "the variance parabola, baselines that go wrong, policy-gradient language",
     "pages/6_Discrete_Variables.py": "REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration",
     "pages/7_Policy_Gradients.py": "a bandit with baselines, reward-to-go, and why the surrogate loss is not the return",
+    "pages/8_Weight_Noise_Flipout.py": "one shared weight sample vs local reparameterization vs Flipout, against batch size",
 }
 for step, (script, label, icon) in enumerate(ui.PAGES[1:], start=1):
     st.page_link(script, label=f"{step} · {label} — {DESCRIPTIONS[script]}", icon=icon)

@@ -29,6 +29,7 @@ PAGES = [
     ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:"),
     ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:"),
     ("pages/7_Policy_Gradients.py", "Policy gradients", ":material/sports_esports:"),
+    ("pages/8_Weight_Noise_Flipout.py", "Weight noise and Flipout", ":material/blur_on:"),
 ]
 
 

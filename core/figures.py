@@ -16,7 +16,8 @@ from .stats import histogram, nice_range
 
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
-           "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure"]
+           "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
+           "training_curves", "WEIGHT_NOISE_COLORS"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -372,4 +373,38 @@ def surrogate_figure(loss: np.ndarray, reward: np.ndarray) -> go.Figure:
                              name="expected reward"), row=1, col=2)
     fig.update_xaxes(title_text="optimisation step on the same batch")
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
+    return fig
+
+
+WEIGHT_NOISE_COLORS = {"shared": "#D55E00", "local": "#0072B2", "flipout": "#009E73", "independent": "#999999"}
+
+
+def batch_variance_figure(batch_sizes, variances: dict[str, dict[str, np.ndarray]], labels: dict[str, str]) -> go.Figure:
+    """Log–log total gradient variance against batch size for μ and log σ, with a 1/B guide."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("gradient w.r.t. μ", "gradient w.r.t. log σ"),
+                        horizontal_spacing=0.1)
+    b = np.asarray(batch_sizes, dtype=float)
+    for col, key in ((1, "mu"), (2, "log_sigma")):
+        for name, d in variances.items():
+            fig.add_trace(go.Scatter(x=b, y=d[key], mode="lines+markers", name=labels[name], showlegend=col == 1,
+                                     line=dict(color=WEIGHT_NOISE_COLORS[name], width=2.5),
+                                     hovertemplate=f"{labels[name]}<br>B = %{{x}}: %{{y:.3g}}<extra></extra>"), row=1, col=col)
+        ref = max(d[key][0] for d in variances.values())
+        fig.add_trace(go.Scatter(x=b, y=ref / b, mode="lines", name="1/B", showlegend=col == 1,
+                                 line=dict(color=EXACT_COLOR, dash="dot")), row=1, col=col)
+    fig.update_xaxes(type="log", title_text="batch size B")
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(title_text="total variance of the minibatch gradient", col=1)
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+def training_curves(histories: dict[str, np.ndarray], labels: dict[str, str], colors: dict[str, str],
+                    y_title: str) -> go.Figure:
+    """One line per method against the step."""
+    fig = go.Figure([go.Scatter(x=np.arange(h.size), y=h, mode="lines", name=labels[n],
+                                line=dict(color=colors[n], width=2.5)) for n, h in histories.items()])
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text=y_title)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
     return fig

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 PAGES = [("/", "home"), ("/Estimator_Lab", "estimator_lab"), ("/Why_Sampling_Blocks_Gradients", "why_sampling_blocks"),
          ("/Reparameterization_Trick", "reparameterization_trick"), ("/Variance_Landscape", "variance_landscape"),
          ("/Baselines_and_Control_Variates", "baselines"), ("/Discrete_Variables", "discrete_variables"),
-         ("/Policy_Gradients", "policy_gradients")]
+         ("/Policy_Gradients", "policy_gradients"), ("/Weight_Noise_Flipout", "weight_noise")]
 
 
 def no_exception(page) -> None:

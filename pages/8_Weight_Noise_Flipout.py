@@ -1,0 +1,74 @@
+"""Weight noise in a Bayesian layer: one shared sample, local reparameterization, Flipout (seed 001)."""
+import numpy as np
+import streamlit as st
+
+import ui
+from core.figures import WEIGHT_NOISE_COLORS, batch_variance_figure, training_curves
+from core.weight_noise import WEIGHT_NOISE_METHODS, train_methods, variance_by_batch
+
+ui.page_setup("Weight noise and Flipout", ":material/blur_on:")
+
+st.title("Weight noise: local reparameterization and Flipout")
+st.markdown(
+    r"In a Bayesian layer the *weights* are random, $W=\mu+\sigma\circ\epsilon$. Drawing one $W$ per minibatch is "
+    r"cheap, but then every example in the batch sees the same noise: averaging over more examples does not "
+    "average it away. Seed 001 names Flipout as a fix. Here a Bayesian linear regression (8 inputs, 512 examples "
+    r"made on the spot) with $q(w)=\mathcal N(\mu,\mathrm{diag}\,\sigma^2)$, and four pathwise estimators of the "
+    "minibatch gradient — all unbiased, as the tests check against the closed form."
+)
+st.markdown(
+    "- **one shared sample**: $W=\\mu+\\sigma\\circ\\epsilon$ for the whole minibatch;\n"
+    "- **local reparameterization**: sample each pre-activation, $a_i=x_i\\cdot\\mu+\\sqrt{\\sum_j x_{ij}^2\\sigma_j^2}\\,\\zeta_i$;\n"
+    "- **Flipout**: one shared $\\Delta=\\sigma\\circ\\epsilon$, decorrelated per example by random signs, "
+    "$a_i=x_i\\cdot\\mu+((x_i\\circ s_i)\\cdot\\Delta)\\,r_i$;\n"
+    "- **independent weights per example**: a fresh $W_i$ for every example (the expensive reference)."
+)
+
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def variances(log_sigma: float, seed: int):
+    return variance_by_batch(BATCHES, reps=400, seed=seed, log_sigma=log_sigma)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def training(batch: int, seed: int):
+    return train_methods(steps=300, batch=batch, lr=0.05, seed=seed)
+
+
+@st.fragment
+def page() -> None:
+    c1, c2, c3 = st.columns(3)
+    log_sigma = c1.slider("log σ of every weight (how noisy q is)", -3.0, 1.0, -1.0, 0.25, key="ls", bind="query-params")
+    batch = c2.select_slider("training batch size", [4, 16, 64], value=16, key="batch", bind="query-params")
+    seed = c3.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
+    v = variances(float(log_sigma), int(seed))
+    st.subheader("1 · Gradient variance against the batch size")
+    st.plotly_chart(batch_variance_figure(BATCHES, v, WEIGHT_NOISE_METHODS), width="stretch", key="bvar",
+                    alt="Log-log plot of minibatch gradient variance against batch size for four weight-noise estimators")
+    st.caption(
+        "400 independent minibatches per batch size, μ = 0. Total variance summed over the 8 coordinates. With one "
+        "shared sample the μ-gradient stops improving: its weight noise is common to the whole batch. Local "
+        "reparameterization and independent weights fall like 1/B for both parameters. Flipout's μ-gradient falls "
+        "like 1/B too; its log σ-gradient keeps a smaller floor, from terms quadratic in the shared perturbation "
+        "(Δ_j², which random signs cannot flip)."
+    )
+    i128 = BATCHES.index(128)
+    rows = []
+    for m, label in WEIGHT_NOISE_METHODS.items():
+        draws = {"shared": "D", "local": "B", "flipout": "D + B·(D + 1) signs", "independent": "B·D"}[m]
+        rows.append({"method": label, "random numbers per minibatch": draws,
+                     "variance ∂μ at B = 128": ui.fmt(v[m]["mu"][i128], 3),
+                     "variance ∂log σ at B = 128": ui.fmt(v[m]["log_sigma"][i128], 3),
+                     "time per estimate at B = 128 (µs)": round(1e6 * v[m]["seconds"][i128], 1)})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.subheader("2 · A short training run")
+    h = training(int(batch), int(seed))
+    st.plotly_chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)"),
+                    width="stretch", key="train", alt="ELBO during training with each weight-noise estimator")
+    st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Final ELBO: "
+               + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items()) + ".")
+
+
+page()
