@@ -44,6 +44,7 @@ DESCRIPTIONS = {
     "pages/6_Discrete_Variables.py": "REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration",
     "pages/7_Policy_Gradients.py": "a bandit with baselines, reward-to-go, and why the surrogate loss is not the return",
     "pages/8_Weight_Noise_Flipout.py": "one shared weight sample vs local reparameterization vs Flipout, against batch size",
+    "pages/9_VAE_Trained_Live.py": "seed 001's VAE trained live on handwritten digits with each estimator",
 }
 for step, (script, label, icon) in enumerate(ui.PAGES[1:], start=1):
     st.page_link(script, label=f"{step} · {label} — {DESCRIPTIONS[script]}", icon=icon)

@@ -30,6 +30,7 @@ PAGES = [
     ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:"),
     ("pages/7_Policy_Gradients.py", "Policy gradients", ":material/sports_esports:"),
     ("pages/8_Weight_Noise_Flipout.py", "Weight noise and Flipout", ":material/blur_on:"),
+    ("pages/9_VAE_Trained_Live.py", "VAE, trained live", ":material/neurology:"),
 ]
 
 

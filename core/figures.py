@@ -17,7 +17,7 @@ from .stats import histogram, nice_range
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
            "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
-           "training_curves", "WEIGHT_NOISE_COLORS"]
+           "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -407,4 +407,48 @@ def training_curves(histories: dict[str, np.ndarray], labels: dict[str, str], co
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text=y_title)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+VAE_COLORS = {"pathwise": COLORS["pathwise"], "score": COLORS["score"], "score_loo": COLORS["score_loo"]}
+
+
+def vae_curves(results: dict, labels: dict[str, str]) -> go.Figure:
+    """ELBO against step and against wall-clock time, and the encoder gradient's variance and SNR."""
+    fig = make_subplots(rows=2, cols=2, subplot_titles=("ELBO vs step", "ELBO vs wall-clock", "encoder gradient: total variance",
+                                                        "encoder gradient: SNR = ‖mean‖² / variance"),
+                        vertical_spacing=0.16, horizontal_spacing=0.1)
+    for name, r in results.items():
+        style = dict(color=VAE_COLORS[name], width=2.5)
+        fig.add_trace(go.Scatter(x=r.steps, y=r.elbo, mode="lines", name=labels[name], line=style), row=1, col=1)
+        fig.add_trace(go.Scatter(x=r.seconds, y=r.elbo, mode="lines", name=labels[name], line=style, showlegend=False),
+                      row=1, col=2)
+        fig.add_trace(go.Scatter(x=r.grad_steps, y=r.grad_variance, mode="lines+markers", name=labels[name], line=style,
+                                 showlegend=False), row=2, col=1)
+        fig.add_trace(go.Scatter(x=r.grad_steps, y=r.grad_snr, mode="lines+markers", name=labels[name], line=style,
+                                 showlegend=False), row=2, col=2)
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text="seconds", row=1, col=2)
+    fig.update_xaxes(title_text="step", row=2)
+    fig.update_yaxes(title_text="ELBO (nats per image)", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=2)
+    fig.update_layout(height=680, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.08, x=0))
+    return fig
+
+
+def latent_scatter(z: np.ndarray, labels: np.ndarray) -> go.Figure:
+    """Encoder means of every image in latent dimensions 0 and 1, coloured and labelled by digit."""
+    palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#882255", "#117733", "#DDCC77"]
+    fig = go.Figure()
+    for d in range(10):
+        sel = labels == d
+        fig.add_trace(go.Scatter(x=z[sel, 0], y=z[sel, 1], mode="markers", name=str(d),
+                                   marker=dict(size=5, color=palette[d], opacity=0.8),
+                                   hovertemplate=f"digit {d}<br>z₀ = %{{x:.2f}}, z₁ = %{{y:.2f}}<extra></extra>"))
+        if sel.any():
+            fig.add_annotation(x=float(np.median(z[sel, 0])), y=float(np.median(z[sel, 1])), text=f"<b>{d}</b>",
+                               showarrow=False, font=dict(size=16, color=palette[d]))
+    fig.update_xaxes(title_text="z₀", zeroline=False)
+    fig.update_yaxes(title_text="z₁", zeroline=False, scaleanchor="x")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit"))
     return fig

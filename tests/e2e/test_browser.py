@@ -88,3 +88,15 @@ def test_deep_link_is_the_first_request_to_a_fresh_server(page):
         screenshot(page, "deep_link_fresh_server")
     finally:
         fresh.stop()
+
+
+def test_vae_trains_in_the_browser(server, page):
+    page.goto(server.url + "/VAE_Trained_Live?steps=50")
+    wait_idle(page)
+    no_exception(page)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Does the estimator matter?").wait_for(timeout=120_000)
+    wait_idle(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    no_exception(page)
+    screenshot(page, "vae_trained")

@@ -1,0 +1,74 @@
+"""The VAE: sampling layer moments, analytic KL, the data on disk, and a short training run."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.vae import (VAE, encoder_gradient_stats, gaussian_kl, image_grid, load_digits, sampling_layer, train_vae)
+
+
+def test_data_ships_with_the_repo():
+    images, labels = load_digits()
+    assert images.shape == (1797, 64) and labels.shape == (1797,)
+    assert set(np.unique(images.numpy())) <= {0.0, 1.0}
+    assert np.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+def test_sampling_layer_has_the_right_moments():
+    mean, log_var = torch.tensor([0.5, -2.0]), torch.tensor([0.0, math.log(0.25)])
+    eps = torch.randn((400_000, 2), generator=torch.Generator().manual_seed(0))
+    z = sampling_layer(mean, log_var, eps)
+    n = z.shape[0]
+    np.testing.assert_allclose(z.mean(0).numpy(), mean.numpy(), atol=5 * 1.0 / math.sqrt(n))
+    np.testing.assert_allclose(z.var(0).numpy(), [1.0, 0.25], rtol=0.01)
+
+
+def test_analytic_kl_matches_monte_carlo():
+    mean, log_var = torch.tensor([0.7, -0.3]), torch.tensor([-0.5, 0.4])
+    q = torch.distributions.Normal(mean, torch.exp(0.5 * log_var))
+    p = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
+    z = mean + torch.exp(0.5 * log_var) * torch.randn((400_000, 2), generator=torch.Generator().manual_seed(1))
+    log_ratio = (q.log_prob(z) - p.log_prob(z)).sum(-1)
+    se = float(log_ratio.std()) / math.sqrt(z.shape[0])
+    assert abs(float(log_ratio.mean()) - float(gaussian_kl(mean, log_var))) < 5 * se
+    assert float(gaussian_kl(mean, log_var)) == pytest.approx(
+        float(torch.distributions.kl_divergence(q, p).sum()), rel=1e-6)
+
+
+def test_short_training_improves_the_elbo():
+    result = train_vae("pathwise", latent=2, L=1, steps=300, seed=0)
+    assert result.elbo[0] < -40  # an untrained decoder: about −45 nats per image
+    assert result.elbo[-1] > result.elbo[0] + 15  # at least 15 nats better after 300 steps
+
+
+def test_score_function_is_much_noisier_than_pathwise_for_the_encoder():
+    torch.manual_seed(0)
+    model = VAE(2)
+    images, _ = load_digits()
+    gen = torch.Generator().manual_seed(0)
+    v_path, _ = encoder_gradient_stats(model, images[:64], "pathwise", 1, 32, gen)
+    v_score, _ = encoder_gradient_stats(model, images[:64], "score", 1, 32, gen)
+    v_loo, _ = encoder_gradient_stats(model, images[:64], "score_loo", 4, 32, gen)
+    assert v_score > 100 * v_path
+    assert v_loo < v_score / 10
+
+
+def test_gradient_stats_estimate_the_true_gradient():
+    # The mean of the vmapped per-draw gradients equals an ordinary autograd gradient averaged over the draws.
+    torch.manual_seed(0)
+    model = VAE(2)
+    images, _ = load_digits()
+    x = images[:16]
+    eps = torch.randn((1, 16, 2))
+    mu, log_var = model.encode(x)
+    z = sampling_layer(mu, log_var, eps)
+    elbo = (model.log_likelihood(x, z).mean(0) - gaussian_kl(mu, log_var)).mean()
+    grads = torch.autograd.grad(elbo, list(model.encoder.parameters()))
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
+def test_image_grid_shape():
+    grid = image_grid(np.random.default_rng(0).random((12, 64)), cols=5, scale=3)
+    assert grid.shape == (3 * (24 + 1) + 1, 5 * (24 + 1) + 1)
+    assert grid.min() >= 0 and grid.max() <= 1
