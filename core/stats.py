@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "summarize", "histogram", "nice_range", "variance_ratio"]
+__all__ = ["Summary", "summarize", "histogram", "nice_range", "variance_ratio", "variance_and_se"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,16 @@ def _summarize(values: np.ndarray, exact: float) -> Summary:
         z = 0.0 if abs(bias) <= 1e-12 * max(1.0, abs(exact)) else math.copysign(math.inf, bias)
     snr = abs(mean) / std if std > 0 else math.inf if mean != 0 else float("nan")
     return Summary(mean, bias, se, z, std, std * std, snr, n, values.size)
+
+
+def variance_and_se(values: np.ndarray) -> tuple[float, float]:
+    """The (population) variance of independent values and its standard error,
+    SE = √((m₄ − v²)/n) with m₄ the fourth central moment."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        c = values - values.mean()
+        var = float(np.mean(c * c))
+        return var, math.sqrt(max(float(np.mean(c ** 4)) - var * var, 0.0) / values.size)
 
 
 def variance_ratio(variance: float, reference: float) -> float:

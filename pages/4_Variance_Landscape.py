@@ -7,6 +7,7 @@ import core.landscape
 import ui
 from core.figures import landscape_figure
 from core.snippets import variance_snippet
+from core.stats import variance_and_se
 from core.landscape import COST, LANDSCAPE_ESTIMATORS, LANDSCAPE_FUNCTIONS, crossings, objective_for, sweep, winner_regions
 
 ui.page_setup("The variance landscape", ":material/landscape:")
@@ -45,10 +46,7 @@ def compute(function: str, variable: str, mu: float, sigma: float, k: float, par
         res = core.estimate(objective_for(function, kk), mm, ss, L=1, reps=MC_REPS, seed=int(i),
                             estimators=list(LANDSCAPE_ESTIMATORS))
         for name in LANDSCAPE_ESTIMATORS:
-            values_i = res[name].d_mu if param == 0 else res[name].d_sigma
-            c = values_i - values_i.mean()
-            var = float(np.mean(c ** 2))
-            se = float(np.sqrt(max(np.mean(c ** 4) - var ** 2, 0.0) / values_i.size))
+            var, se = variance_and_se(res[name].d_mu if param == 0 else res[name].d_sigma)
             scale = COST[name] if cost_aware else 1
             mc[name][0].append(v)
             mc[name][1].append(var * scale)

@@ -10,7 +10,7 @@ from core.baselines import (BIAS_FACTOR, SEQUENTIAL, baseline_moments, constant_
                             sequential_baselines)
 from core.figures import COLORS, baseline_parabola, labelled_histograms
 from core.snippets import baseline_snippet
-from core.stats import summarize
+from core.stats import summarize, variance_and_se
 
 ui.page_setup("Baselines and control variates", ":material/tune:")
 
@@ -46,12 +46,6 @@ def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int):
     return out
 
 
-def variance_se(values: np.ndarray) -> tuple[float, float]:
-    c = values - values.mean()
-    var = float(np.mean(c ** 2))
-    return var, math.sqrt(max(float(np.mean(c ** 4)) - var ** 2, 0.0) / values.size)
-
-
 @st.fragment
 def page() -> None:
     text, objective, error = ui.objective_controls(default="xk2")
@@ -79,8 +73,8 @@ def page() -> None:
     with col_seed:
         seed = ui.seed_control()
     d_mu, d_sigma = at_baseline(objective.text, mu, sigma, float(b), int(L), int(seed))
-    v_mu, se_mu = variance_se(d_mu)
-    v_sigma, se_sigma = variance_se(d_sigma)
+    v_mu, se_mu = variance_and_se(d_mu)
+    v_sigma, se_sigma = variance_and_se(d_sigma)
     bs = np.linspace(lo, hi, 201)
     st.plotly_chart(
         baseline_parabola(bs, m.variance(bs, 0) / L, m.variance(bs, 1) / L, b_star, m.f_mean, float(b),

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.stats import variance_and_se
 from core.figures import COLORS, race_figure, surrogate_figure, two_step_figure
 from core.policy import (BANDIT_BASELINES, bandit_exact_gradient, bandit_single_sample_variance, bandit_training,
                          surrogate_pitfall, two_step_monte_carlo, two_step_variances)
@@ -73,13 +74,7 @@ def two_step_section() -> None:
     rows = []
     for t in mc_t:
         sample = two_step_monte_carlo(float(t), float(c), 20_000, seed=int(10 * t + 50))
-        row = []
-        for key in ("full", "rtg"):
-            x = sample[key]
-            cc = x - x.mean()
-            var = float(np.mean(cc ** 2))
-            row += [var, float(np.sqrt(max(np.mean(cc ** 4) - var ** 2, 0.0) / x.size))]
-        rows.append(row)
+        rows.append([*variance_and_se(sample["full"]), *variance_and_se(sample["rtg"])])
     rows = np.array(rows)
     st.plotly_chart(two_step_figure(thetas, np.array([e["var_full"] for e in exact]), np.array([e["var_rtg"] for e in exact]),
                                     (mc_t, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])),

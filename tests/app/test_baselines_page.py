@@ -3,16 +3,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.baselines import baseline_moments
+from tests.app.conftest import open_page
 
 PAGE = "pages/5_Baselines_and_Control_Variates.py"
 
 
 def run(**query) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=60)
-    at.switch_page(PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_page(PAGE, **query)
 
 
 def test_numbers_shown_are_cores():

@@ -3,16 +3,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.discrete import DISCRETE_PRESETS, exact_discrete_gradient, straight_through_moments
+from tests.app.conftest import open_page
 
 PAGE = "pages/6_Discrete_Variables.py"
 
 
 def run(**query) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=90)
-    at.switch_page(PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_page(PAGE, **query)
 
 
 @pytest.mark.parametrize("preset", list(DISCRETE_PRESETS))

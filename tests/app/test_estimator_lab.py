@@ -9,18 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from core.presets import PRESETS
+from tests.app.conftest import open_page
 
-ENTRY = "../../app.py"
 PAGE = "pages/1_Estimator_Lab.py"
 
 
 def run(**query) -> AppTest:
-    """The page as a user meets it: through the app's entry point, with URL parameters."""
-    at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.switch_page(PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_page(PAGE, **query)
 
 
 def assert_clean(at: AppTest) -> None:

@@ -6,16 +6,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.landscape import LANDSCAPE_FUNCTIONS, crossings, sweep
+from tests.app.conftest import open_page
 
 PAGE = "pages/4_Variance_Landscape.py"
 
 
 def run(**query) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=60)
-    at.switch_page(PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_page(PAGE, **query)
 
 
 def test_default_shows_the_crossing_computed_by_core():

@@ -3,16 +3,13 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from core.policy import bandit_exact_gradient, bandit_single_sample_variance
+from tests.app.conftest import open_page
 
 PAGE = "pages/7_Policy_Gradients.py"
 
 
 def run(**query) -> AppTest:
-    at = AppTest.from_file("../../app.py", default_timeout=90)
-    at.switch_page(PAGE)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return open_page(PAGE, **query)
 
 
 def test_numbers_are_cores():

@@ -1,11 +1,9 @@
 """AppTest of the weight-noise page."""
-from streamlit.testing.v1 import AppTest
+from tests.app.conftest import open_page
 
 
 def test_page_and_controls():
-    at = AppTest.from_file("../../app.py", default_timeout=90)
-    at.switch_page("pages/8_Weight_Noise_Flipout.py")
-    at.run()
+    at = open_page("pages/8_Weight_Noise_Flipout.py")
     assert not at.exception
     rows = at.dataframe[0].value.to_dict("records")
     assert [r["method"] for r in rows] == ["one weight sample per minibatch",
