@@ -29,7 +29,7 @@ st.caption("f(x) = cos(3x), x ~ N(μ, 1), 10 samples per estimate, 2,000 estimat
 mu = st.slider("μ", -2.0, 2.0, 0.5, 0.1, key="home_mu")
 teaser = ui.cached_estimate("cos(3*x)", float(mu), 1.0, 10, 2000, 0, ("pathwise", "score"))
 g_mu, _ = ui.cached_exact("cos(3*x)", float(mu), 1.0)["gradient"]
-st.plotly_chart(estimate_histograms(teaser, "mu", g_mu), width="stretch", key="teaser",
+ui.chart(estimate_histograms(teaser, "mu", g_mu), key="teaser",
                 alt="Histograms of pathwise and score-function estimates of the mu-gradient for f = cos(3x)")
 st.caption("Both are centred on the exact gradient (dashed). Here the score function is *narrower*: "
            "reparameterization is not always the low-variance choice.")

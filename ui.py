@@ -9,6 +9,7 @@ import math
 import streamlit as st
 
 import core
+from core.figures import figure_csv
 from core.presets import CUSTOM, PRESETS, formula_for
 
 L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -34,13 +35,68 @@ PAGES = [
 ]
 
 
+PRESENTER_CSS = """
+<style>
+/* Presenter mode: everything Streamlit sizes in rem grows with the root font size. */
+html { font-size: 22px; }
+</style>
+"""
+
+COPY_LINK_HTML = """
+<div style="font-family: sans-serif; font-size: 14px;">
+  <button id="copy" style="padding: 6px 10px; border-radius: 8px; border: 0; cursor: pointer;
+          background: #0072B2; color: #FFFFFF;">Copy link to this view</button>
+  <input id="link" readonly aria-label="link to this view"
+         style="width: 100%; margin-top: 6px; font-size: 11px; display: none;">
+</div>
+<script>
+  const button = document.getElementById("copy"), field = document.getElementById("link");
+  button.addEventListener("click", async () => {
+    const url = window.parent.location.href;  // every control is in the URL, seed included
+    field.value = url; field.style.display = "block"; field.select();
+    try { await navigator.clipboard.writeText(url); button.textContent = "Link copied"; }
+    catch (e) { button.textContent = "Select the link below and copy it"; }
+  });
+</script>
+"""
+
+
+def presenter_mode() -> bool:
+    """True when the page was opened with ?present=true (the sidebar switch sets it)."""
+    return str(st.query_params.get("present", "")).lower() in ("true", "1")
+
+
 def page_setup(title: str, icon: str = ":material/casino:") -> None:
-    """Wide layout (projectors), the page title and the sidebar's page list."""
-    st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=icon, layout="wide")
+    """Wide layout (projectors), the page title, the sidebar's page list, the presenter-mode
+    switch and a "copy link" button."""
+    present = presenter_mode()
+    st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=icon, layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
     with st.sidebar:
         st.markdown("**Gradients through sampling**")
         for script, label, page_icon in PAGES:
             st.page_link(script, label=label, icon=page_icon)
+        st.divider()
+        st.toggle("Presenter mode", key="present", bind="query-params",
+                  help="Larger text and chart labels, sidebar folded away: for a projector.")
+        import streamlit.components.v1 as components
+
+        components.html(COPY_LINK_HTML, height=80)
+    if present:
+        st.html(PRESENTER_CSS)
+
+
+def chart(fig, key: str, alt: str) -> None:
+    """Draw a Plotly figure the same way everywhere: full width, the app's theme, SVG export
+    from the toolbar's camera, bigger text in presenter mode, and its data as a CSV download."""
+    if presenter_mode():
+        fig.update_layout(font=dict(size=20))
+        fig.update_annotations(font_size=18)
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": "svg", "filename": key, "scale": 1}}
+    st.plotly_chart(fig, width="stretch", key=key, alt=alt, config=config)
+    st.download_button("Data (CSV)", data=figure_csv(fig), file_name=f"{key}.csv", mime="text/csv",
+                       key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+                       help="The numbers behind this chart, one row per point.")
 
 
 def objective_controls(default: str = "cos", key_prefix: str = "") -> tuple[str, core.Objective | None, str | None]:

@@ -17,7 +17,7 @@ from .stats import histogram, nice_range
 __all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
            "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
-           "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS"]
+           "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS", "figure_csv"]
 
 COLORS = {
     "pathwise": "#0072B2",
@@ -452,3 +452,28 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> go.Figure:
     fig.update_yaxes(title_text="z₁", zeroline=False, scaleanchor="x")
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit"))
     return fig
+
+
+def figure_csv(fig: go.Figure) -> str:
+    """The data behind a figure as CSV: one row per plotted point (trace, axes, x, y, ±error)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["trace", "axes", "x", "y", "error"])
+    for i, trace in enumerate(fig.data):
+        x, y = getattr(trace, "x", None), getattr(trace, "y", None)
+        if x is None or y is None:
+            continue
+        name = trace.name or f"trace {i}"
+        axes = f"{getattr(trace, 'xaxis', None) or 'x'}/{getattr(trace, 'yaxis', None) or 'y'}"
+        err = None
+        error_y = getattr(trace, "error_y", None)
+        if error_y is not None and error_y.array is not None:
+            err = list(error_y.array)
+        for j, (xv, yv) in enumerate(zip(x, y)):
+            if xv is None or yv is None:
+                continue
+            writer.writerow([name, axes, xv, yv, "" if err is None else err[j]])
+    return out.getvalue()

@@ -139,14 +139,14 @@ def lab() -> None:
     with col_mu:
         st.subheader("Gradient with respect to μ")
         fig = estimate_histograms(results, "mu", g_mu)
-        st.plotly_chart(fig, width="stretch", key="hist_mu",
+        ui.chart(fig, key="hist_mu",
                         alt=f"Histograms of {len(results)} estimators' estimates of d/dmu, exact value {g_mu:.4g}")
     with col_sigma:
         st.subheader("Gradient with respect to " + ("log σ" if log_sigma else "σ"))
         fig = estimate_histograms(results, "sigma", g_sig_shown, scale=scale)
         fig.update_xaxes(title_text=f"estimate of {'∂/∂log σ' if log_sigma else '∂/∂σ'}   (dashed: exact = {g_sig_shown:.4g})",
                          row=len(results), col=1)
-        st.plotly_chart(fig, width="stretch", key="hist_sigma",
+        ui.chart(fig, key="hist_sigma",
                         alt=f"Histograms of estimates of the sigma gradient, exact value {g_sig_shown:.4g}")
 
     st.subheader("The numbers")
@@ -173,12 +173,12 @@ def lab() -> None:
     with col_vmu:
         fig = variance_vs_L(list(VARIANCE_LS), {n: c[0] for n, c in curves.items()},
                             {n: v[0] for n, v in exact_var.items() if n in curves}, param="mu")
-        st.plotly_chart(fig, width="stretch", key="var_mu", alt="Log-log plot of variance of the mu-gradient estimates against L")
+        ui.chart(fig, key="var_mu", alt="Log-log plot of variance of the mu-gradient estimates against L")
     with col_vsigma:
         s2 = scale * scale
         fig = variance_vs_L(list(VARIANCE_LS), {n: [v * s2 for v in c[1]] for n, c in curves.items()},
                             {n: v[1] * s2 for n, v in exact_var.items() if n in curves}, param=sigma_param)
-        st.plotly_chart(fig, width="stretch", key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
+        ui.chart(fig, key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
 
     with st.expander("Reproduce the pathwise and score-function estimates in PyTorch"):
         st.code(estimators_snippet(objective.text, mu, sigma, L, seed)

@@ -47,8 +47,7 @@ def decomposition_section() -> None:
               delta=f"wrong by {ui.fixed(d.naive - d.true)}" if wrong else "equal here: the missing term is 0 at this θ",
               delta_color="red" if wrong else "gray", delta_arrow="off")
     c3.metric("missing term ∫ f ∇θ p", ui.fixed(d.missing))
-    st.plotly_chart(decomposition_bars(d.true, d.naive, d.missing, naive_mc, reparam_mc), width="stretch",
-                    key="decomp", alt="Bar chart: true gradient equals the naive autograd term plus the missing term")
+    ui.chart(decomposition_bars(d.true, d.naive, d.missing, naive_mc, reparam_mc), key="decomp", alt="Bar chart: true gradient equals the naive autograd term plus the missing term")
     st.caption(
         f"Bars: exact, by quadrature. Diamonds: what torch returned from n = {n:,} samples — backward "
         f"through `.sample()` gave {naive_mc:.4f} (it estimates the naive term), through `.rsample()` "

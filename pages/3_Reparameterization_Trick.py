@@ -28,7 +28,7 @@ def mapping_section() -> None:
     n = c3.select_slider("draws", [20, 50, 100, 200, 500], value=100, key="n", bind="query-params")
     seed = c4.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     eps, z = eps_to_z(float(mu), float(sigma), int(n), int(seed))
-    st.plotly_chart(reparam_map(eps, z, float(mu), float(sigma)), width="stretch", key="map",
+    ui.chart(reparam_map(eps, z, float(mu), float(sigma)), key="map",
                     alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines")
     st.caption(
         "Bottom: the draws ε (they never change while you move the sliders). Top: z = μ + σε. "
@@ -100,13 +100,13 @@ def elbo_section() -> None:
     m3.metric("∂ELBO/∂σ (exact)", f"{g_sigma:.4f}", delta=f"mean of estimates {d_sigma.mean():.4f}", delta_color="off", delta_arrow="off")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_mu)], g_mu,
+        ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_mu)], g_mu,
                                             f"∂ELBO/∂μ estimates (dashed: exact {g_mu:.4g})"),
-                        width="stretch", key="elbo_mu", alt="Histogram of ELBO gradient estimates for mu")
+                        key="elbo_mu", alt="Histogram of ELBO gradient estimates for mu")
     with right:
-        st.plotly_chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_sigma)], g_sigma,
+        ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_sigma)], g_sigma,
                                             f"∂ELBO/∂σ estimates (dashed: exact {g_sigma:.4g})"),
-                        width="stretch", key="elbo_sigma", alt="Histogram of ELBO gradient estimates for sigma")
+                        key="elbo_sigma", alt="Histogram of ELBO gradient estimates for sigma")
     st.caption("4,000 independent L-sample estimates, each one backward pass through z = μ + σε.")
     with st.expander("Reproduce this in PyTorch"):
         st.code(

@@ -75,11 +75,11 @@ def landscape() -> None:
     marks = sorted({r for roots, _ in found.values() for r in roots})
     fixed = ", ".join(f"{SWEEP_NAMES[v]} = {val:g}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k)) if v != variable)
     st.markdown(f"**f(x) = {function.replace('k', 'k')}**, {fixed}")
-    st.plotly_chart(
+    ui.chart(
         landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
                          log_x=variable != "mu",
                          y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate"),
-        width="stretch", key="landscape",
+        key="landscape",
         alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {function}",
     )
     st.subheader("Who wins where")

@@ -76,10 +76,10 @@ def page() -> None:
     v_mu, se_mu = variance_and_se(d_mu)
     v_sigma, se_sigma = variance_and_se(d_sigma)
     bs = np.linspace(lo, hi, 201)
-    st.plotly_chart(
+    ui.chart(
         baseline_parabola(bs, m.variance(bs, 0) / L, m.variance(bs, 1) / L, b_star, m.f_mean, float(b),
                           mc=(v_mu, se_mu, v_sigma, se_sigma)),
-        width="stretch", key="parabola", alt="Variance of the score-function estimate against the baseline b",
+        key="parabola", alt="Variance of the score-function estimate against the baseline b",
     )
     s_mu, s_sigma = summarize(d_mu, m.g[0]), summarize(d_sigma, m.g[1])
     c1, c2, c3, c4 = st.columns(4)
@@ -122,10 +122,10 @@ def page() -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
     if "delta" not in results:
         st.caption("The delta-method control variate needs a twice-differentiable f; it is left out for this f.")
-    st.plotly_chart(
+    ui.chart(
         labelled_histograms([(labels[n], colors[n], results[n][0]) for n in results], m.g[0],
                             f"estimates of ∂/∂μ (dashed: exact = {m.g[0]:.4g})"),
-        width="stretch", key="baseline_hist", alt="Histograms of the mu-gradient estimates with each baseline",
+        key="baseline_hist", alt="Histograms of the mu-gradient estimates with each baseline",
     )
     st.caption(
         "Moving average before use: b_t = β·b_{t−1} + (1−β)·mean(f in batch t), then used on batch t — the batch "

@@ -10,6 +10,7 @@ from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESETS, binary_relaxed
                            estimate_discrete, exact_discrete_gradient, exact_discrete_value, gumbel_max_frequencies,
                            hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
                            straight_through_moments)
+from core.snippets import discrete_snippet
 from core.figures import COLORS, gumbel_max_figure, labelled_histograms, race_figure, soft_path_figure, tau_curves
 from core.stats import summarize
 
@@ -155,8 +156,8 @@ def page() -> None:
 
     st.subheader("1 · Estimates against the exact gradient")
     series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
-    st.plotly_chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
-                    width="stretch", key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
+    ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
+                    key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
     rows = []
     for n, a in res.items():
         s = summarize(a[:, j], float(exact[j]))
@@ -165,10 +166,15 @@ def page() -> None:
                      "bias / SE": ui.fmt(s.z, 3), "variance": ui.fmt(s.variance), "SNR": ui.fmt(s.snr, 3)})
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
+    with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
+        st_mean_all, _ = straight_through_moments(text, list(logits), list(values))
+        st.code(discrete_snippet(text, logits, values, seed=seed)
+                + f"# exact gradient: {np.round(exact, 6).tolist()}; straight-through's expectation: "
+                f"{np.round(st_mean_all, 6).tolist()}", language="python")
 
     st.subheader("2 · The temperature trade-off")
     grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
-    st.plotly_chart(tau_curves(grid, exact_curves, mc, flat, LABELS), width="stretch", key="tau_chart",
+    ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS), key="tau_chart",
                     alt="Bias and variance of Gumbel-softmax estimators against the temperature")
     st.caption(
         ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
@@ -191,7 +197,7 @@ def page() -> None:
     lr = st.select_slider("learning rate", [0.1, 0.3, 1.0, 3.0], value=1.0, key="lr", bind="query-params")
     histories = race(text, logits, values, L, tau, float(lr), seed)
     f_vals = objective.numpy(np.array(values))
-    st.plotly_chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), width="stretch", key="race",
+    ui.chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), key="race",
                     alt="Exact expected objective during gradient descent with each estimator")
     final = {n: float(h[-1].mean()) for n, h in histories.items()}
     st.caption(f"Gradient descent on θ to *minimise* E[f], 250 steps, 32 runs per estimator (line: mean; band: 10–90%). "
@@ -201,13 +207,13 @@ def page() -> None:
     freq, plain, pi_ = gumbel_max_frequencies(list(logits), 20000, seed)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(gumbel_max_figure(freq, plain, pi_, 20000), width="stretch", key="gmax",
+        ui.chart(gumbel_max_figure(freq, plain, pi_, 20000), key="gmax",
                         alt="Frequencies of argmax with and without Gumbel noise against the softmax probabilities")
         st.caption("argmax(θ + g) with Gumbel noise g is an exact draw from softmax(θ); without noise it always "
                    "picks the largest logit. Gumbel-softmax is not just softmax with a temperature: the noise is what samples.")
     with right:
         soft, hard = soft_samples(list(logits), [5.0, 1.0, 0.5, 0.1, 0.01], seed)
-        st.plotly_chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), width="stretch", key="soft",
+        ui.chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), key="soft",
                         alt="One soft Gumbel-softmax sample at several temperatures approaching a one-hot vertex")
         st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
     jac = hard_gumbel_softmax_jacobians(list(logits), tau, seed)

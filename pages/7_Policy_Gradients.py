@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.snippets import reinforce_snippet
 from core.stats import variance_and_se
 from core.figures import COLORS, race_figure, surrogate_figure, two_step_figure
 from core.policy import (BANDIT_BASELINES, bandit_exact_gradient, bandit_single_sample_variance, bandit_training,
@@ -39,9 +40,9 @@ def bandit_section() -> None:
     lr = c4.select_slider("learning rate", [0.05, 0.1, 0.2, 0.5, 1.0], value=0.2, key="lr", bind="query-params")
     seed = c5.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     histories = train(float(offset), float(noise), int(batch), float(lr), int(seed))
-    st.plotly_chart(race_figure(histories, max(MEANS), BANDIT_BASELINES, BASELINE_COLORS,
+    ui.chart(race_figure(histories, max(MEANS), BANDIT_BASELINES, BASELINE_COLORS,
                                 y_title="expected reward π·m (without the offset)", optimum_label="best arm"),
-                    width="stretch", key="bandit", alt="Learning curves of REINFORCE with and without baselines")
+                    key="bandit", alt="Learning curves of REINFORCE with and without baselines")
     st.caption("200 independent runs per baseline, 300 updates each (line: mean; band: 10–90%).")
     theta0 = np.zeros(len(MEANS))
     shifted = np.array(MEANS) + offset
@@ -53,6 +54,9 @@ def bandit_section() -> None:
     c2.metric("total variance of one sample, no baseline", f"{v_none:.4g}")
     c3.metric("… with b = E[R] (what the moving average learns)", f"{v_mean:.4g}",
               delta=f"{v_mean / v_none:.2%} of it", delta_arrow="off", delta_color="gray")
+    with st.expander("Reproduce one REINFORCE gradient in PyTorch"):
+        st.code(reinforce_snippet(MEANS, float(offset), float(noise), seed=int(seed))
+                + f"# exact: {np.round(g, 6).tolist()}", language="python")
 
 
 bandit_section()
@@ -76,9 +80,9 @@ def two_step_section() -> None:
         sample = two_step_monte_carlo(float(t), float(c), 20_000, seed=int(10 * t + 50))
         rows.append([*variance_and_se(sample["full"]), *variance_and_se(sample["rtg"])])
     rows = np.array(rows)
-    st.plotly_chart(two_step_figure(thetas, np.array([e["var_full"] for e in exact]), np.array([e["var_rtg"] for e in exact]),
+    ui.chart(two_step_figure(thetas, np.array([e["var_full"] for e in exact]), np.array([e["var_rtg"] for e in exact]),
                                     (mc_t, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])),
-                    width="stretch", key="two_step", alt="Variance of full-return and reward-to-go estimators against theta")
+                    key="two_step", alt="Variance of full-return and reward-to-go estimators against theta")
 
 
 two_step_section()
@@ -94,7 +98,7 @@ def surrogate_section() -> None:
     )
     seed = st.number_input("batch seed", 0, 10_000, 2, key="sseed", bind="query-params")
     result = surrogate_pitfall(MEANS, noise=1.0, batch=8, steps=200, lr=0.5, seed=int(seed))
-    st.plotly_chart(surrogate_figure(result["loss"], result["reward"]), width="stretch", key="surrogate",
+    ui.chart(surrogate_figure(result["loss"], result["reward"]), key="surrogate",
                     alt="Surrogate loss falling while the true expected reward changes")
     st.caption(
         f"The batch: actions {result['actions'].tolist()}, rewards {np.round(result['rewards'], 2).tolist()}. "

@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from core.figures import WEIGHT_NOISE_COLORS, batch_variance_figure, training_curves
+from core.snippets import flipout_snippet
 from core.weight_noise import WEIGHT_NOISE_METHODS, train_methods, variance_by_batch
 
 ui.page_setup("Weight noise and Flipout", ":material/blur_on:")
@@ -45,7 +46,7 @@ def page() -> None:
     seed = c3.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     v = variances(float(log_sigma), int(seed))
     st.subheader("1 · Gradient variance against the batch size")
-    st.plotly_chart(batch_variance_figure(BATCHES, v, WEIGHT_NOISE_METHODS), width="stretch", key="bvar",
+    ui.chart(batch_variance_figure(BATCHES, v, WEIGHT_NOISE_METHODS), key="bvar",
                     alt="Log-log plot of minibatch gradient variance against batch size for four weight-noise estimators")
     st.caption(
         "400 independent minibatches per batch size, μ = 0. Total variance summed over the 8 coordinates. With one "
@@ -63,10 +64,12 @@ def page() -> None:
                      "variance ∂log σ at B = 128": ui.fmt(v[m]["log_sigma"][i128], 3),
                      "time per estimate at B = 128 (µs)": round(1e6 * v[m]["seconds"][i128], 1)})
     st.dataframe(rows, hide_index=True, width="stretch")
+    with st.expander("Reproduce a Flipout gradient in PyTorch"):
+        st.code(flipout_snippet(seed=int(seed)), language="python")
     st.subheader("2 · A short training run")
     h = training(int(batch), int(seed))
-    st.plotly_chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)"),
-                    width="stretch", key="train", alt="ELBO during training with each weight-noise estimator")
+    ui.chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)"),
+                    key="train", alt="ELBO during training with each weight-noise estimator")
     st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Final ELBO: "
                + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items()) + ".")
 

@@ -8,6 +8,7 @@ import torch
 
 import ui
 from core.figures import latent_scatter, vae_curves
+from core.snippets import vae_snippet
 from core.vae import VAE_ESTIMATORS, decode_mean, encode_mean, image_grid, load_digits, train_vae
 
 ui.page_setup("VAE, trained live", ":material/neurology:")
@@ -25,6 +26,9 @@ st.latex(r"\widetilde{\mathcal L}(x)=\frac1L\sum_{l=1}^{L}\log p(x\mid z^{(l)})-
          r"\qquad z^{(l)}=\mu(x)+e^{\frac12\log\sigma^2(x)}\epsilon^{(l)}")
 
 MAX_RUNS = 12
+
+with st.expander("Reproduce the sampling layer and both encoder gradients in PyTorch"):
+    st.code(vae_snippet(), language="python")
 
 
 @st.cache_resource(show_spinner=False)
@@ -92,7 +96,7 @@ elif missing:
 else:
     results = {e: cached(k) for e, k in keys.items()}
     st.subheader("1 · Does the estimator matter? Training curves")
-    st.plotly_chart(vae_curves(results, VAE_ESTIMATORS), width="stretch", key="curves",
+    ui.chart(vae_curves(results, VAE_ESTIMATORS), key="curves",
                     alt="ELBO against step and wall-clock time, and encoder gradient variance and SNR, per estimator")
     rows = [{"estimator": VAE_ESTIMATORS[e], "final ELBO (nats/image)": f"{r.elbo[-1]:.2f}",
              "seconds": f"{r.seconds[-1]:.1f}",
@@ -118,7 +122,7 @@ else:
         st.image(image_grid(decode_mean(model, z), cols=10, scale=5), clamp=True, width="stretch")
     with right:
         mu = encode_mean(model, images)
-        st.plotly_chart(latent_scatter(mu, labels), width="stretch", key="latent",
+        ui.chart(latent_scatter(mu, labels), key="latent",
                         alt="Encoder means of all digits in the first two latent dimensions, coloured by digit")
         if model.latent > 2:
             st.caption(f"The first two of {model.latent} latent dimensions.")

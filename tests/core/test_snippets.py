@@ -83,3 +83,47 @@ def test_variance_snippet_agrees_with_the_exact_landscape(text, mu, sigma):
         for i in (0, 1):
             # Relative SE of a sample variance is about sqrt((kurtosis - 1)/n); allow 10 / sqrt(n) generously.
             assert got[i] == pytest.approx(exact[name][i], rel=max(0.05, 10 / math.sqrt(n)))
+
+
+def test_discrete_snippet_matches_enumeration_and_straight_through_expectation():
+    from core.discrete import exact_discrete_gradient, straight_through_moments
+    from core.snippets import discrete_snippet
+    text, logits, values, n = "sin(3*x)", [0.1, 0.5], [0.0, 1.0], 200_000
+    lines = run(discrete_snippet(text, logits, values, n=n, seed=1)).splitlines()
+    score = np.array(eval_list(lines[0]))
+    st = np.array(eval_list(lines[1]))
+    exact = exact_discrete_gradient(text, logits, values)
+    st_mean, st_var = straight_through_moments(text, logits, values)
+    assert np.all(np.abs(score - exact) < 0.01) and np.all(np.sign(score) == np.sign(exact))
+    assert np.all(np.abs(st - st_mean) < 5 * np.sqrt(st_var / n))
+
+
+def test_reinforce_snippet_matches_the_exact_policy_gradient():
+    from core.policy import bandit_exact_gradient
+    from core.snippets import reinforce_snippet
+    means = [0.2, 0.5, 0.8, 0.4, 0.6]
+    lines = run(reinforce_snippet(means, 0.0, 1.0, n=400_000, seed=2)).splitlines()
+    exact = bandit_exact_gradient(np.zeros(5), means)
+    for line in lines:
+        assert np.all(np.abs(np.array(eval_list(line)) - exact) < 0.01)
+
+
+def test_flipout_snippet_is_unbiased():
+    from core.snippets import flipout_snippet
+    lines = run(flipout_snippet(reps=20_000, seed=3)).splitlines()
+    est, exact = np.array(eval_list(lines[0])), np.array(eval_list(lines[1]))
+    assert np.all(np.abs(est - exact) < 0.05 * np.abs(exact).max())
+
+
+def test_vae_snippet_runs_and_shows_the_noisier_score_gradient():
+    from core.snippets import vae_snippet
+    lines = run(vae_snippet()).splitlines()
+    elbo = float(lines[0].split(":")[1])
+    g_path, g_score = (float(v) for v in lines[1].split(":")[1].split())
+    assert -80 < elbo < -20 and g_score > g_path
+
+
+def eval_list(line: str) -> list[float]:
+    """The list printed after the last colon of a snippet's output line."""
+    body = line.rsplit(":", 1)[1].strip().strip("[]")
+    return [float(v) for v in body.split(",")]

@@ -28,6 +28,65 @@ def test_every_page_loads_without_exception(server, page, path, name):
     screenshot(page, name)
 
 
+@pytest.mark.parametrize("path, name", PAGES)
+def test_every_page_in_dark_theme(server, browser, path, name):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+    page = context.new_page()
+    try:
+        page.goto(server.url + path)
+        wait_idle(page)
+        no_exception(page)
+        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        rgb = [int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3]]
+        assert sum(rgb) < 200, background  # the app follows the system's dark theme
+        screenshot(page, f"{name}_dark")
+    finally:
+        context.close()
+
+
+def test_presenter_mode_enlarges_text_and_folds_the_sidebar(server, page):
+    page.goto(server.url + "/Estimator_Lab")
+    wait_idle(page)
+    normal = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    page.goto(server.url + "/Estimator_Lab?present=true")
+    wait_idle(page)
+    no_exception(page)
+    large = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert large >= normal * 1.3, (normal, large)
+    box = page.locator("[data-testid=stSidebar]").bounding_box()
+    assert box is None or box["x"] + box["width"] <= 0, box  # folded away, off-screen
+    screenshot(page, "estimator_lab_presenter", full=False)
+
+
+def test_a_chart_downloads_its_data_as_csv(server, page):
+    page.goto(server.url + "/Estimator_Lab")
+    wait_idle(page)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Data (CSV)").first.click()
+    path = info.value.path()
+    text = open(path).read()
+    assert text.splitlines()[0] == "trace,axes,x,y,error"
+    assert len(text.splitlines()) > 100
+
+
+def test_copy_link_gives_the_url_with_every_setting(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/Estimator_Lab?mu=1.2&seed=4")
+        wait_idle(page)
+        frame = page.frame_locator("[data-testid=stSidebar] iframe").first
+        frame.get_by_role("button", name="Copy link to this view").click()
+        frame.get_by_text("Link copied").or_(frame.get_by_text("Select the link below")).wait_for(timeout=10_000)
+        link = frame.get_by_role("textbox").input_value()
+        assert link == page.url and "mu=1.2" in link and "seed=4" in link
+    finally:
+        context.close()
+
+
 SIGNATURE_JS = """() => {
   const p = document.querySelector('.js-plotly-plot');
   if (!p || !p._fullData) return null;
