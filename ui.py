@@ -79,9 +79,7 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
         st.divider()
         st.toggle("Presenter mode", key="present", bind="query-params",
                   help="Larger text and chart labels, sidebar folded away: for a projector.")
-        import streamlit.components.v1 as components
-
-        components.html(COPY_LINK_HTML, height=80)
+        st.iframe(COPY_LINK_HTML, height=80)  # our own constant HTML, never user input
     if present:
         st.html(PRESENTER_CSS)
 

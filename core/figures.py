@@ -57,43 +57,48 @@ def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
 def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float, xlabel: str,
                         bins: int = 60, title: str | None = None) -> go.Figure:
     """Stacked, pre-binned histograms (label, colour, values) on one shared x-axis,
-    each with the exact value dashed and the sample mean as a triangle."""
+    each with the exact value dashed and the sample mean as a triangle.
+
+    The layout is written out as one dict (one y-axis per row, a single shared x-axis):
+    building it with make_subplots and per-row add_vline costs ~40 ms a row, too slow to
+    redraw live.
+    """
     lo, hi = nice_range([v for _, _, v in series], [exact])
     n_rows = len(series)
-    fig = make_subplots(rows=n_rows, cols=1, shared_xaxes=True, vertical_spacing=0.02 if n_rows > 4 else 0.05)
-    for row, (label, color, values) in enumerate(series, start=1):
+    gap = 0.02 if n_rows > 4 else 0.05
+    height = (1.0 - gap * (n_rows - 1)) / n_rows
+    traces, shapes, annotations = [], [], []
+    layout: dict = {}
+    for row, (label, color, values) in enumerate(series):
+        axis = "y" if row == 0 else f"y{row + 1}"
+        top_domain = 1.0 - row * (height + gap)
         centres, density, width, outside = histogram(values, lo, hi, bins)
         finite = values[np.isfinite(values)]
-        fig.add_trace(
-            go.Bar(x=centres, y=density, width=width, marker_color=color, marker_line_width=0,
-                   name=label, showlegend=False,
-                   hovertemplate=f"{label}<br>%{{x:.4g}}: density %{{y:.3g}}<extra></extra>"),
-            row=row, col=1,
-        )
         top = float(density.max()) if density.size and density.max() > 0 else 1.0
+        traces.append(dict(type="bar", x=centres, y=density, width=width, marker=dict(color=color, line=dict(width=0)),
+                           name=label, showlegend=False, xaxis="x", yaxis=axis,
+                           hovertemplate=f"{label}<br>%{{x:.4g}}: density %{{y:.3g}}<extra></extra>"))
         if finite.size:
             mean = float(finite.mean())
             if lo <= mean <= hi:
-                fig.add_trace(
-                    go.Scatter(x=[mean], y=[top * 1.08], mode="markers", showlegend=False,
-                               marker=dict(symbol="triangle-down", size=10, color=color,
-                                           line=dict(width=1, color=EXACT_COLOR)),
-                               hovertemplate=f"{label}: mean of estimates %{{x:.5g}}<extra></extra>"),
-                    row=row, col=1,
-                )
+                traces.append(dict(type="scatter", x=[mean], y=[top * 1.08], mode="markers", showlegend=False,
+                                   xaxis="x", yaxis=axis,
+                                   marker=dict(symbol="triangle-down", size=10, color=color,
+                                               line=dict(width=1, color=EXACT_COLOR)),
+                                   hovertemplate=f"{label}: mean of estimates %{{x:.5g}}<extra></extra>"))
         if math.isfinite(exact):
-            fig.add_vline(x=exact, line=dict(color=EXACT_COLOR, width=2, dash="dash"), row=row, col=1)
+            shapes.append(dict(type="line", xref="x", yref=f"{axis} domain", x0=exact, x1=exact, y0=0, y1=1,
+                               line=dict(color=EXACT_COLOR, width=2, dash="dash")))
         text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
-        fig.add_annotation(text=text, xref="x domain", yref="y domain", x=1.0, y=1.0, showarrow=False,
-                           xanchor="right", yanchor="top", font=dict(size=12), row=row, col=1)
-        fig.update_yaxes(showticklabels=False, range=[0, top * 1.3], row=row, col=1)
-    fig.update_xaxes(range=[lo, hi])
-    fig.update_xaxes(title_text=xlabel, row=n_rows, col=1)
-    fig.update_layout(
-        title=title, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
-        bargap=0, showlegend=False,
-    )
-    return fig
+        annotations.append(dict(text=text, xref="paper", yref=f"{axis} domain", x=1.0, y=1.0, showarrow=False,
+                                xanchor="right", yanchor="top", font=dict(size=12)))
+        layout["yaxis" if row == 0 else f"yaxis{row + 1}"] = dict(
+            domain=[max(top_domain - height, 0.0), top_domain], showticklabels=False, range=[0, top * 1.3],
+            anchor="x", fixedrange=True)
+    layout["xaxis"] = dict(range=[lo, hi], anchor=f"y{n_rows}" if n_rows > 1 else "y", title=dict(text=xlabel))
+    layout.update(title=title, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
+                  bargap=0, showlegend=False, shapes=shapes, annotations=annotations)
+    return go.Figure(data=traces, layout=layout)
 
 
 def reparam_map(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, traced: int = 12,
@@ -141,26 +146,25 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
     Dots: measured variances (Monte Carlo). Dashed lines: the exact single-sample
     variance divided by L, where it is known, which has slope −1 on these axes.
     """
-    fig = go.Figure()
+    traces = []
     Ls = np.asarray(Ls, dtype=float)
     for name, var in variances.items():
         v = np.asarray(var, dtype=float)
         ok = np.isfinite(v) & (v > 0)
         label = ESTIMATORS[name].label
         if ok.any():
-            fig.add_trace(go.Scatter(x=Ls[ok], y=v[ok], mode="markers+lines", name=label,
-                                     line=dict(color=COLORS[name], width=1), marker=dict(size=8, color=COLORS[name]),
-                                     hovertemplate=f"{label}<br>L=%{{x}}: variance %{{y:.3g}}<extra></extra>"))
+            traces.append(dict(type="scatter", x=Ls[ok], y=v[ok], mode="markers+lines", name=label,
+                               line=dict(color=COLORS[name], width=1), marker=dict(size=8, color=COLORS[name]),
+                               hovertemplate=f"{label}<br>L=%{{x}}: variance %{{y:.3g}}<extra></extra>"))
         exact = (exact_single or {}).get(name)
         if exact is not None and math.isfinite(exact) and exact > 0:
-            fig.add_trace(go.Scatter(x=Ls, y=exact / Ls, mode="lines", showlegend=False,
-                                     line=dict(color=COLORS[name], width=1.5, dash="dash"),
-                                     hovertemplate=f"{label}: exact variance/L %{{y:.3g}}<extra></extra>"))
-    fig.update_xaxes(type="log", title_text="L (samples per estimate)")
-    fig.update_yaxes(type="log", title_text=f"variance of {_PARAM_LABEL[param]} estimate", exponentformat="power")
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
-    return fig
+            traces.append(dict(type="scatter", x=Ls, y=exact / Ls, mode="lines", showlegend=False, name=label + " (exact/L)",
+                               line=dict(color=COLORS[name], width=1.5, dash="dash"),
+                               hovertemplate=f"{label}: exact variance/L %{{y:.3g}}<extra></extra>"))
+    layout = dict(height=380, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+                  xaxis=dict(type="log", title=dict(text="L (samples per estimate)")),
+                  yaxis=dict(type="log", title=dict(text=f"variance of {_PARAM_LABEL[param]} estimate"), exponentformat="power"))
+    return go.Figure(data=traces, layout=layout)
 
 
 def decomposition_bars(true: float, naive: float, missing: float,

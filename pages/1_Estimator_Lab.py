@@ -144,8 +144,7 @@ def lab() -> None:
     with col_sigma:
         st.subheader("Gradient with respect to " + ("log σ" if log_sigma else "σ"))
         fig = estimate_histograms(results, "sigma", g_sig_shown, scale=scale)
-        fig.update_xaxes(title_text=f"estimate of {'∂/∂log σ' if log_sigma else '∂/∂σ'}   (dashed: exact = {g_sig_shown:.4g})",
-                         row=len(results), col=1)
+        fig.update_xaxes(title_text=f"estimate of {'∂/∂log σ' if log_sigma else '∂/∂σ'}   (dashed: exact = {g_sig_shown:.4g})")
         ui.chart(fig, key="hist_sigma",
                         alt=f"Histograms of estimates of the sigma gradient, exact value {g_sig_shown:.4g}")
 

@@ -72,7 +72,7 @@ def tau_study(text, logits, values, j, seed):
 def race(text, logits, values, L, tau, lr, seed):
     names = [n for n in DISCRETE_ESTIMATORS if (n not in ("arm", "disarm") or len(values) == 2)
              and (n != "score_loo" or L >= 2)]
-    return descent_race(text, list(logits), list(values), steps=250, lr=lr, L=L, tau=tau, chains=32, seed=seed,
+    return descent_race(text, list(logits), list(values), steps=200, lr=lr, L=L, tau=tau, chains=16, seed=seed,
                         estimators=names)
 
 
@@ -200,7 +200,7 @@ def page() -> None:
     ui.chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), key="race",
                     alt="Exact expected objective during gradient descent with each estimator")
     final = {n: float(h[-1].mean()) for n, h in histories.items()}
-    st.caption(f"Gradient descent on θ to *minimise* E[f], 250 steps, 32 runs per estimator (line: mean; band: 10–90%). "
+    st.caption(f"Gradient descent on θ to *minimise* E[f], 200 steps, 16 runs per estimator (line: mean; band: 10–90%). "
                f"Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
 
     st.subheader("4 · Gumbel-max and Gumbel-softmax, made visible")

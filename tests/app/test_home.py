@@ -16,4 +16,4 @@ def test_home_renders_with_a_live_teaser():
     assert not at.exception
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     d_mu = core.exact_gradient("cos(3*x)", -1.0, 1.0)[0]
-    assert f"{d_mu:.4g}" in fig["layout"]["xaxis2"]["title"]["text"]
+    assert f"{d_mu:.4g}" in fig["layout"]["xaxis"]["title"]["text"]

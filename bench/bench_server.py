@@ -1,0 +1,155 @@
+"""Server-side figures for a classroom deployment: cold start, rerun times, browser redraw, memory.
+
+    python bench/bench_server.py
+
+1. Cold start: process start → /_stcore/health → the home page rendered in Chromium.
+2. Server time of one rerun after a slider move on every page (AppTest, uncached values),
+   against a trivial one-slider, one-histogram page.
+3. Browser: key press on the μ slider → last redraw of the first histogram, on the
+   Estimator Lab and on the trivial page, side by side in one run (median of 8 moves).
+4. Peak memory (VmHWM) of the `streamlit run` process after every page was visited once
+   (the VAE page trains its three runs with 50 steps).
+
+Needs Debian's chromium (see README). Prints a table; nothing is written to the repo.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import Server, free_port, wait_idle  # noqa: E402
+
+PAGES = {
+    "Home": ("app.py", None, ("home_mu", 0.7)),
+    "Why sampling blocks gradients": ("pages/2_Why_Sampling_Blocks_Gradients.py", "/Why_Sampling_Blocks_Gradients", ("theta", 0.75)),
+    "Reparameterization trick": ("pages/3_Reparameterization_Trick.py", "/Reparameterization_Trick", ("qmu", 0.35)),
+    "Estimator Lab": ("pages/1_Estimator_Lab.py", "/Estimator_Lab", ("mu", 0.55)),
+    "Variance landscape": ("pages/4_Variance_Landscape.py", "/Variance_Landscape", ("mu", 1.1)),
+    "Baselines": ("pages/5_Baselines_and_Control_Variates.py", "/Baselines_and_Control_Variates", ("mu", 0.55)),
+    "Discrete variables": ("pages/6_Discrete_Variables.py", "/Discrete_Variables", ("th1", 0.4)),
+    "Policy gradients": ("pages/7_Policy_Gradients.py", "/Policy_Gradients", ("c2", 1.25)),
+    "Weight noise": ("pages/8_Weight_Noise_Flipout.py", "/Weight_Noise_Flipout", ("ls", -0.75)),
+    "VAE (trained, 50 steps)": ("pages/9_VAE_Trained_Live.py", "/VAE_Trained_Live?steps=50", ("z0", 0.5)),
+}
+SIGNATURE_JS = """() => { const p = document.querySelector('.js-plotly-plot');
+  if (!p || !p._fullData) return null;
+  return JSON.stringify(p._fullData.filter(t => t.type === 'bar').map(t => Array.from(t.y).slice(0, 60))); }"""
+
+
+def rerun_times() -> dict[str, float]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    out = {}
+    for name, (script, _, (key, value)) in PAGES.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        if script != "app.py":
+            at.switch_page(script)
+        if "VAE" in name:
+            at.query_params["steps"] = "50"
+            at.run()
+            at.button(key="train").click()
+        at.run()
+        at.slider(key=key).set_value(value)
+        t0 = time.perf_counter()
+        at.run()
+        out[name] = time.perf_counter() - t0
+        assert not at.exception, (name, [e.message for e in at.exception])
+    at = AppTest.from_file(str(ROOT / "bench" / "trivial_app.py"), default_timeout=60).run()
+    at.slider(key="mu").set_value(0.7)
+    t0 = time.perf_counter()
+    at.run()
+    out["(trivial one-slider page)"] = time.perf_counter() - t0
+    st.cache_data.clear()
+    return out
+
+
+def redraw_ms(page, url: str, moves: int = 8) -> float:
+    page.goto(url)
+    wait_idle(page)
+    page.wait_for_function(SIGNATURE_JS, timeout=60_000)
+    slider = page.get_by_role("slider").filter(has_text="").nth(0)
+    sliders = page.get_by_role("slider")
+    for i in range(sliders.count()):
+        if "μ" in (sliders.nth(i).get_attribute("aria-label") or "") or sliders.nth(i).get_attribute("aria-valuenow") == "0.5":
+            slider = sliders.nth(i)
+            break
+    times = []
+    for _ in range(moves):
+        before = page.evaluate(SIGNATURE_JS)
+        slider.focus()
+        t0 = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => {{ const s = ({SIGNATURE_JS})(); return s !== null && s !== {before!r}; }}",
+                               timeout=60_000)
+        times.append(1000 * (time.perf_counter() - t0))
+        wait_idle(page)
+    return statistics.median(times)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import chromium_path
+
+    print("1. server time of one rerun after a slider move (AppTest, s)")
+    for name, seconds in rerun_times().items():
+        print(f"   {name:34s} {seconds:6.3f}")
+
+    t_start = time.perf_counter()
+    server = Server()
+    trivial_port = free_port()
+    trivial = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "bench/trivial_app.py", "--server.headless", "true",
+                                "--server.port", str(trivial_port), "--browser.gatherUsageStats", "false"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server.wait_healthy()
+        t_health = time.perf_counter() - t_start
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                              "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url + "/")
+            wait_idle(page)
+            page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+            t_first = time.perf_counter() - t_start
+            print(f"\n2. cold start: healthy after {t_health:.1f} s, home page rendered after {t_first:.1f} s")
+
+            lab = redraw_ms(page, server.url + "/Estimator_Lab")
+            floor = redraw_ms(page, f"http://127.0.0.1:{trivial_port}/")
+            print(f"\n3. browser, key press → histogram redrawn (median of 8): Estimator Lab {lab:.0f} ms, "
+                  f"trivial page {floor:.0f} ms, ratio {lab / floor:.2f} (goal ≤ 1.5)")
+
+            for name, (_, path, _) in PAGES.items():
+                page.goto(server.url + (path or "/"))
+                wait_idle(page)
+                if "VAE" in name:
+                    train = page.get_by_role("button", name="Train")
+                    if train.count():
+                        train.click()
+                        page.get_by_text("Does the estimator matter?").wait_for(timeout=300_000)
+                        wait_idle(page)
+            browser.close()
+        print(f"\n4. peak memory of the server after visiting all {len(PAGES)} pages: {peak_rss_mb(server.proc.pid):.0f} MB "
+              "(Community Cloud's smallest limit: 690 MB)")
+    finally:
+        server.stop()
+        trivial.terminate()
+
+
+if __name__ == "__main__":
+    main()
