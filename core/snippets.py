@@ -8,7 +8,7 @@ from __future__ import annotations
 from .objective import torch_source
 
 __all__ = ["estimators_snippet", "baseline_snippet", "variance_snippet", "discrete_snippet", "reinforce_snippet",
-           "flipout_snippet", "vae_snippet"]
+           "flipout_snippet", "vae_snippet", "elbo_snippet"]
 
 
 def estimators_snippet(objective: str, mu: float, sigma: float, L: int, seed: int = 0) -> str:
@@ -166,4 +166,21 @@ surrogate = ((reward * q.log_prob(zd).sum(-1)).mean(0) - kl).mean()
 g_score = torch.autograd.grad(surrogate, encoder[0].weight)[0]
 print("ELBO estimate:", elbo.item())
 print("encoder gradient norms, pathwise vs score:", g_path.norm().item(), g_score.norm().item())
+"""
+
+
+def elbo_snippet(x: float, s: float, mu: float, sigma: float, L: int, seed: int = 0) -> str:
+    """Seed 001's L-sample ELBO estimator for the 1-D model, and its pathwise gradient."""
+    return f"""import torch
+torch.manual_seed({int(seed)})
+x, s, L = {float(x)!r}, {float(s)!r}, {int(L)}
+mu = torch.tensor({float(mu)!r}, dtype=torch.float64, requires_grad=True)
+sigma = torch.tensor({float(sigma)!r}, dtype=torch.float64, requires_grad=True)
+eps = torch.randn(L, dtype=torch.float64)
+z = mu + sigma * eps                                  # the Sampling layer
+loglik = torch.distributions.Normal(z, s).log_prob(torch.tensor(x, dtype=torch.float64)).mean()
+kl = 0.5 * (sigma**2 + mu**2 - 1 - torch.log(sigma**2))
+elbo = loglik - kl
+elbo.backward()
+print("ELBO, dmu, dsigma:", [elbo.item(), mu.grad.item(), sigma.grad.item()])
 """

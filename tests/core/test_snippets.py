@@ -127,3 +127,15 @@ def eval_list(line: str) -> list[float]:
     """The list printed after the last colon of a snippet's output line."""
     body = line.rsplit(":", 1)[1].strip().strip("[]")
     return [float(v) for v in body.split(",")]
+
+
+def test_elbo_snippet_is_unbiased_for_the_exact_elbo_and_gradient():
+    from core.reparam import elbo_estimates, elbo_exact
+    from core.snippets import elbo_snippet
+    x, s, mu, sigma, L = 1.0, 0.5, 0.3, 0.8, 200_000
+    printed = eval_list(run(elbo_snippet(x, s, mu, sigma, L, seed=4)).splitlines()[0])
+    exact = elbo_exact(x, s, mu, sigma)
+    # Standard errors from one-sample estimates of the same quantities.
+    one = elbo_estimates(x, s, mu, sigma, L=1, reps=100_000, seed=0)
+    for got, want, sample in zip(printed, exact, one):
+        assert abs(got - want) < 5 * sample.std() / math.sqrt(L)
