@@ -114,54 +114,6 @@ def elbo_section() -> None:
                 + f"# exact: ELBO = {value:.4f}, dmu = {g_mu:.4f}, dsigma = {g_sigma:.4f}", language="python")
 
 
-elbo_section() -> None:
-    st.subheader("3 · Seed 001's ELBO estimator, with the KL term in closed form")
-    st.markdown(
-        r"Model: $p(z)=\mathcal N(0,1)$, $p(x\mid z)=\mathcal N(x; z, s^2)$, one observation $x$; "
-        r"encoder $q(z)=\mathcal N(\mu,\sigma^2)$. The estimator of Kingma & Welling:"
-    )
-    st.latex(r"\widetilde{\mathcal L}=-D_{KL}\big(q\,\|\,p\big)+\frac1L\sum_{l=1}^{L}\log p(x\mid z^{(l)}),"
-             r"\qquad z^{(l)}=\mu+\sigma\epsilon^{(l)},\quad D_{KL}=\tfrac12(\sigma^2+\mu^2-1-\log\sigma^2).")
-    c1, c2, c3, c4, c5 = st.columns(5)
-    x = c1.slider("observed x", -3.0, 3.0, 1.0, 0.1, key="x", bind="query-params")
-    s = c2.slider("likelihood s", 0.2, 2.0, 0.5, 0.05, key="s", bind="query-params")
-    mu = c3.slider("encoder μ", -3.0, 3.0, 0.3, 0.05, key="qmu", bind="query-params")
-    sigma = c4.slider("encoder σ", 0.05, 2.0, 0.8, 0.05, key="qsigma", bind="query-params")
-    L = c5.select_slider("L", [1, 2, 5, 10, 50], value=1, key="L", bind="query-params")
-    value, g_mu, g_sigma = elbo_exact(x, s, mu, sigma)
-    elbo, d_mu, d_sigma = elbo_estimates(x, s, mu, sigma, L=int(L), reps=4000, seed=0)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("ELBO (exact)", f"{value:.4f}", delta=f"mean of estimates {elbo.mean():.4f}", delta_color="off", delta_arrow="off")
-    m2.metric("∂ELBO/∂μ (exact)", f"{g_mu:.4f}", delta=f"mean of estimates {d_mu.mean():.4f}", delta_color="off", delta_arrow="off")
-    m3.metric("∂ELBO/∂σ (exact)", f"{g_sigma:.4f}", delta=f"mean of estimates {d_sigma.mean():.4f}", delta_color="off", delta_arrow="off")
-    left, right = st.columns(2)
-    with left:
-        ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_mu)], g_mu,
-                                            f"∂ELBO/∂μ estimates (dashed: exact {g_mu:.4g})"),
-                        key="elbo_mu", alt="Histogram of ELBO gradient estimates for mu")
-    with right:
-        ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_sigma)], g_sigma,
-                                            f"∂ELBO/∂σ estimates (dashed: exact {g_sigma:.4g})"),
-                        key="elbo_sigma", alt="Histogram of ELBO gradient estimates for sigma")
-    st.caption("4,000 independent L-sample estimates, each one backward pass through z = μ + σε.")
-    with st.expander("Reproduce this in PyTorch"):
-        st.code(
-            f"""import torch
-x, s, L = {x}, {s}, {L}
-mu = torch.tensor({mu}, requires_grad=True)
-sigma = torch.tensor({sigma}, requires_grad=True)
-eps = torch.randn(L)
-z = mu + sigma * eps                                  # the Sampling layer
-loglik = torch.distributions.Normal(z, s).log_prob(torch.tensor(x)).mean()
-kl = 0.5 * (sigma**2 + mu**2 - 1 - torch.log(sigma**2))
-elbo = loglik - kl
-elbo.backward()
-print(elbo.item(), mu.grad.item(), sigma.grad.item())
-# exact: ELBO = {value:.4f}, dmu = {g_mu:.4f}, dsigma = {g_sigma:.4f}""",
-            language="python",
-        )
-
-
 elbo_section()
 
 
