@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .estimators import _generator, _normal
+from .estimators import seeded_generator
 from .objective import parse_objective
 from .quadrature import breakpoints, gaussian_expectation
 
@@ -75,7 +75,7 @@ def baseline_moments(objective, mu: float, sigma: float) -> BaselineMoments:
 
 
 def _draw(objective, mu: float, sigma: float, shape, seed: int, stream: int):
-    eps = _normal(shape, seed, stream)
+    eps = torch.randn(shape, generator=seeded_generator(seed, stream), dtype=torch.float64)
     with torch.no_grad():
         f = objective(mu + sigma * eps)
     return f.numpy(), (eps / sigma).numpy(), ((eps * eps - 1.0) / sigma).numpy()
@@ -172,7 +172,7 @@ def delta_method_cv(objective, mu: float, sigma: float, *, L: int, reps: int, se
     grad_h = (a1, 2.0 * a2 * sigma)
 
     def terms(shape, stream):
-        eps = _normal(shape, seed, stream)
+        eps = torch.randn(shape, generator=seeded_generator(seed, stream), dtype=torch.float64)
         with torch.no_grad():
             f = objective(mu + sigma * eps).numpy()
         e = eps.numpy()

@@ -29,7 +29,7 @@ import math
 import numpy as np
 import torch
 
-from .estimators import _generator
+from .estimators import seeded_generator
 from .objective import parse_objective
 
 __all__ = ["DISCRETE_ESTIMATORS", "exact_discrete_gradient", "estimate_discrete", "exact_discrete_value",
@@ -133,7 +133,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
                names: list[str], seed: int) -> dict[str, torch.Tensor]:
     """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}."""
     reps, K = theta.shape
-    gen = _generator(seed, 100)
+    gen = seeded_generator(seed, 100)
     gumbels = _gumbel((reps, L, K), gen)  # shared: argmax(θ + g) is the categorical draw
     k = (theta[:, None, :] + gumbels).argmax(dim=-1)  # (reps, L)
     pi = torch.softmax(theta, -1)  # (reps, K)
@@ -159,7 +159,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
             _relaxed(objective, theta_leaf, gumbels, v, tau, hard).sum().backward()
             out[name] = theta_leaf.grad
     if "gumbel_rao" in names:
-        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, _generator(seed, 101))  # (reps, L, m, K)
+        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, seeded_generator(seed, 101))  # (reps, L, m, K)
         theta_leaf = theta.clone().requires_grad_(True)
         perturbed = cond - theta[:, None, None, :] + theta_leaf[:, None, None, :]  # same values, a path to θ
         soft = torch.softmax(perturbed / tau, dim=-1).mean(dim=2)  # E[soft | k]
@@ -169,7 +169,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
         out["gumbel_rao"] = theta_leaf.grad
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
-        u = torch.rand((reps, L), generator=_generator(seed, 102), dtype=torch.float64)
+        u = torch.rand((reps, L), generator=seeded_generator(seed, 102), dtype=torch.float64)
         f0, f1 = f_all[0], f_all[1]
 
         def fz(b: torch.Tensor) -> torch.Tensor:
@@ -332,7 +332,7 @@ def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, ta
 def gumbel_max_frequencies(logits, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frequency of argmax(θ + g) over n draws, frequency of argmax θ without noise, π)."""
     theta = _as_vector(logits, "logits")
-    g = _gumbel((int(n), theta.numel()), _generator(seed, 103))
+    g = _gumbel((int(n), theta.numel()), seeded_generator(seed, 103))
     k = (theta + g).argmax(-1)
     freq = torch.bincount(k, minlength=theta.numel()).to(torch.float64) / n
     plain = torch.zeros_like(theta)
@@ -344,7 +344,7 @@ def soft_samples(logits, taus, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One Gumbel draw g, and softmax((θ + g)/τ) for each τ: (len(taus), K); plus the
     one-hot argmax(θ + g) the soft samples approach as τ → 0."""
     theta = _as_vector(logits, "logits")
-    g = _gumbel((theta.numel(),), _generator(seed, 104))
+    g = _gumbel((theta.numel(),), seeded_generator(seed, 104))
     soft = torch.stack([torch.softmax((theta + g) / _check_tau(float(t)), 0) for t in taus])
     hard = torch.zeros_like(theta)
     hard[(theta + g).argmax()] = 1.0

@@ -29,7 +29,8 @@ import torch
 
 from .objective import Objective, parse_objective
 
-__all__ = ["EstimatorInfo", "Estimates", "ESTIMATORS", "estimate", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE"]
+__all__ = ["EstimatorInfo", "Estimates", "ESTIMATORS", "estimate", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE",
+           "seeded_generator"]
 
 MAX_SAMPLES = 4_000_000  # reps × L; beyond this one call needs too much memory
 PILOT_SIZE = 1024  # independent samples used to estimate the optimal baseline
@@ -124,19 +125,19 @@ class Estimates:
     info: EstimatorInfo = field(repr=False)
 
 
-def _generator(seed: int, stream: int) -> torch.Generator:
+def seeded_generator(seed: int, stream: int) -> torch.Generator:
     """An independent torch generator for (seed, stream), via numpy's SeedSequence."""
     state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stream]).generate_state(2, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
 
 
 def _normal(shape, seed: int, stream: int) -> torch.Tensor:
-    return torch.randn(shape, generator=_generator(seed, stream), dtype=torch.float64)
+    return torch.randn(shape, generator=seeded_generator(seed, stream), dtype=torch.float64)
 
 
 def _uniform_open(shape, seed: int, stream: int) -> torch.Tensor:
     """U(0, 1] (never exactly 0, so logs stay finite)."""
-    return 1.0 - torch.rand(shape, generator=_generator(seed, stream), dtype=torch.float64)
+    return 1.0 - torch.rand(shape, generator=seeded_generator(seed, stream), dtype=torch.float64)
 
 
 def _rayleigh(shape, seed: int, stream: int) -> torch.Tensor:
@@ -150,7 +151,7 @@ def _double_sided_maxwell(shape, seed: int, stream: int) -> torch.Tensor:
     |M|² ~ χ²₃ = χ²₂ + χ²₁ = −2 log U + N², and the sign of N is a fair coin
     independent of N², so M = sign(N) √(−2 log U + N²): one uniform and one normal.
     """
-    g = _generator(seed, stream)
+    g = seeded_generator(seed, stream)
     n = torch.randn(shape, generator=g, dtype=torch.float64)
     u = 1.0 - torch.rand(shape, generator=g, dtype=torch.float64)
     return torch.sign(n) * torch.sqrt(n * n - 2.0 * torch.log(u))

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from .estimators import _generator
+from .estimators import seeded_generator
 
 __all__ = ["BANDIT_BASELINES", "bandit_exact_gradient", "bandit_single_sample_variance", "bandit_training",
            "two_step_variances", "two_step_monte_carlo", "surrogate_pitfall"]
@@ -76,7 +76,7 @@ def bandit_training(means, *, noise: float, steps: int, batch: int, lr: float, c
     K = m.numel()
     out = {}
     for i, name in enumerate(BANDIT_BASELINES):
-        gen = _generator(seed, 300 + i)
+        gen = seeded_generator(seed, 300 + i)
         theta = torch.zeros((chains, K), dtype=torch.float64)
         ema = torch.zeros((chains, 1), dtype=torch.float64)
         history = [(torch.softmax(theta, -1) @ m).numpy()]
@@ -124,7 +124,7 @@ def two_step_variances(theta: float, c: float = 0.0) -> dict[str, float]:
 
 def two_step_monte_carlo(theta: float, c: float, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """n sampled episodes: per-episode full-return and reward-to-go estimates."""
-    gen = _generator(seed, 310)
+    gen = seeded_generator(seed, 310)
     p = 1.0 / (1.0 + math.exp(-theta))
     a = (torch.rand((n, 2), generator=gen, dtype=torch.float64) < p).to(torch.float64).numpy()
     r = a + c
@@ -143,7 +143,7 @@ def surrogate_pitfall(means, *, noise: float, batch: int, steps: int, lr: float,
     """
     m = torch.as_tensor(np.asarray(means, dtype=np.float64))
     K = m.numel()
-    gen = _generator(seed, 320)
+    gen = seeded_generator(seed, 320)
     theta = torch.zeros(K, dtype=torch.float64, requires_grad=True)
     with torch.no_grad():
         a = torch.multinomial(torch.softmax(theta, 0), batch, replacement=True, generator=gen)

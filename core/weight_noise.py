@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from .estimators import _generator
+from .estimators import seeded_generator
 
 __all__ = ["WEIGHT_NOISE_METHODS", "make_data", "exact_minibatch_gradient", "gradient_samples",
            "variance_by_batch", "train_methods", "elbo_full"]
@@ -111,10 +111,10 @@ def variance_by_batch(batch_sizes, *, reps: int = 400, seed: int = 0, log_sigma:
     ls = torch.full((D,), float(log_sigma), dtype=torch.float64)
     out = {m: {"mu": [], "log_sigma": [], "seconds": []} for m in WEIGHT_NOISE_METHODS}
     for i, B in enumerate(batch_sizes):
-        xb, yb = _minibatches(x, y, reps, int(B), _generator(seed, 400 + i))
+        xb, yb = _minibatches(x, y, reps, int(B), seeded_generator(seed, 400 + i))
         for j, m in enumerate(WEIGHT_NOISE_METHODS):
             t0 = time.perf_counter()
-            g_mu, g_ls = gradient_samples(m, xb, yb, mu, ls, _generator(seed, 500 + 10 * i + j))
+            g_mu, g_ls = gradient_samples(m, xb, yb, mu, ls, seeded_generator(seed, 500 + 10 * i + j))
             out[m]["seconds"].append((time.perf_counter() - t0) / reps)
             out[m]["mu"].append(float(g_mu.var(0).sum()))
             out[m]["log_sigma"].append(float(g_ls.var(0).sum()))
@@ -137,7 +137,7 @@ def train_methods(*, steps: int = 300, batch: int = 32, lr: float = 0.05, seed: 
     n, D = x.shape
     out = {}
     for j, m in enumerate(WEIGHT_NOISE_METHODS):
-        gen_data, gen_noise = _generator(seed, 600), _generator(seed, 610 + j)
+        gen_data, gen_noise = seeded_generator(seed, 600), seeded_generator(seed, 610 + j)
         mu = torch.zeros(D, dtype=torch.float64, requires_grad=True)
         ls = torch.full((D,), -1.0, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.Adam([mu, ls], lr=lr)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.estimators import _generator
+from core.estimators import seeded_generator
 from core.weight_noise import (WEIGHT_NOISE_METHODS, elbo_full, exact_minibatch_gradient, gradient_samples,
                                make_data, train_methods, variance_by_batch)
 
@@ -16,7 +16,7 @@ def test_every_method_is_unbiased_for_the_minibatch_gradient(method):
     R, B = 100_000, 16
     xb, yb = x[:B][None].expand(R, B, 8), y[:B][None].expand(R, B)
     exact = exact_minibatch_gradient(x[:B], y[:B], mu, ls)
-    g_mu, g_ls = gradient_samples(method, xb, yb, mu, ls, _generator(0, 7))
+    g_mu, g_ls = gradient_samples(method, xb, yb, mu, ls, seeded_generator(0, 7))
     for g, target in ((g_mu, exact[0]), (g_ls, exact[1])):
         mean, se = g.mean(0).numpy(), (g.std(0) / np.sqrt(R)).numpy()
         assert np.all(np.abs(mean - target) < 5 * se), (method, mean, target)
