@@ -1,0 +1,74 @@
+"""Pages driven by random widget values (hypothesis over AppTest): no exception, and no
+non-finite number drawn without a visible warning."""
+import base64
+import json
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.presets import PRESETS
+from tests.app.conftest import open_page
+
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _array(value):
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return np.zeros(0)
+
+
+def check(at) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    warned = bool(at.warning) or bool(at.error)
+    for el in at.get("plotly_chart"):
+        fig = json.loads(el.proto.spec)
+        for trace in fig["data"]:
+            for axis in ("x", "y"):
+                if trace.get(axis) is not None:
+                    values = _array(trace[axis])
+                    if values.size and not np.isfinite(values[~np.isnan(values)] if values.dtype.kind == "f" else values).all():
+                        assert warned, f"non-finite {axis} in {trace.get('name')} without a warning"
+
+
+grid = lambda lo, hi, step: st.integers(0, int(round((hi - lo) / step))).map(lambda i: round(lo + i * step, 10))  # noqa: E731
+
+
+@SETTINGS
+@given(preset=st.sampled_from([p.label for p in PRESETS.values() if p.key != "custom"]),
+       mu=grid(-3.0, 3.0, 0.05), sigma=grid(0.05, 3.0, 0.05), k=grid(-5.0, 5.0, 0.1),
+       L=st.sampled_from([1, 2, 3, 5, 10, 100, 1000]), reps=st.sampled_from([100, 1000, 10000]),
+       seed=st.integers(0, 2**31 - 1))
+def test_estimator_lab(preset, mu, sigma, k, L, reps, seed):
+    check(open_page("pages/1_Estimator_Lab.py", f=preset, mu=str(mu), sigma=str(sigma), k=str(k), L=str(L),
+                    reps=str(reps), seed=str(seed)))
+
+
+@SETTINGS
+@given(th0=grid(-4.0, 4.0, 0.1), th1=grid(-4.0, 4.0, 0.1), tau=st.sampled_from([0.01, 0.1, 1.0, 10.0]),
+       L=st.sampled_from([1, 2, 50]), preset=st.integers(0, 2))
+def test_discrete_variables(th0, th1, tau, L, preset):
+    from core.discrete import DISCRETE_PRESETS
+    check(open_page("pages/6_Discrete_Variables.py", preset=list(DISCRETE_PRESETS)[preset], th0=str(th0),
+                    th1=str(th1), tau=str(tau), L=str(L)))
+
+
+@SETTINGS
+@given(preset=st.sampled_from(["x", "x^2", "step x>0", "exp(kx)", "cos(kx)", "|x|"]), mu=grid(-3.0, 3.0, 0.05),
+       sigma=grid(0.05, 3.0, 0.05), L=st.sampled_from([1, 10]), L2=st.sampled_from([2, 20]),
+       beta=grid(0.0, 0.99, 0.01))
+def test_baselines(preset, mu, sigma, L, L2, beta):
+    check(open_page("pages/5_Baselines_and_Control_Variates.py", f=preset, mu=str(mu), sigma=str(sigma), L=str(L),
+                    L2=str(L2), beta=str(beta)))
+
+
+@SETTINGS
+@given(function=st.sampled_from(["(x-k)^2", "exp(-kx^2)", "cos(kx)"]), sweep=st.sampled_from(["k", "mu", "sigma"]),
+       mu=grid(-3.0, 3.0, 0.1), sigma=grid(0.1, 3.0, 0.05), k=grid(0.1, 10.0, 0.1))
+def test_variance_landscape(function, sweep, mu, sigma, k):
+    check(open_page("pages/4_Variance_Landscape.py", f=function, sweep=sweep, mu=str(mu), sigma=str(sigma), k=str(k)))
