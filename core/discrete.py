@@ -129,11 +129,17 @@ def _conditional_gumbels(theta: torch.Tensor, k: torch.Tensor, m: int, gen: torc
     return others.scatter(-1, index, top)
 
 
+def _generators(seed: int) -> tuple[torch.Generator, torch.Generator, torch.Generator]:
+    """Independent streams for the Gumbel draws, Gumbel-Rao's conditional draws and ARM's uniforms."""
+    return seeded_generator(seed, 100), seeded_generator(seed, 101), seeded_generator(seed, 102)
+
+
 def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Tensor, L: int, tau: float,
-               names: list[str], seed: int) -> dict[str, torch.Tensor]:
+               names: list[str], gens: tuple[torch.Generator, torch.Generator, torch.Generator]
+               ) -> dict[str, torch.Tensor]:
     """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}."""
     reps, K = theta.shape
-    gen = seeded_generator(seed, 100)
+    gen, gen_rao, gen_arm = gens
     gumbels = _gumbel((reps, L, K), gen)  # shared: argmax(θ + g) is the categorical draw
     k = (theta[:, None, :] + gumbels).argmax(dim=-1)  # (reps, L)
     pi = torch.softmax(theta, -1)  # (reps, K)
@@ -159,7 +165,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
             _relaxed(objective, theta_leaf, gumbels, v, tau, hard).sum().backward()
             out[name] = theta_leaf.grad
     if "gumbel_rao" in names:
-        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, seeded_generator(seed, 101))  # (reps, L, m, K)
+        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)  # (reps, L, m, K)
         theta_leaf = theta.clone().requires_grad_(True)
         perturbed = cond - theta[:, None, None, :] + theta_leaf[:, None, None, :]  # same values, a path to θ
         soft = torch.softmax(perturbed / tau, dim=-1).mean(dim=2)  # E[soft | k]
@@ -169,7 +175,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
         out["gumbel_rao"] = theta_leaf.grad
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
-        u = torch.rand((reps, L), generator=seeded_generator(seed, 102), dtype=torch.float64)
+        u = torch.rand((reps, L), generator=gen_arm, dtype=torch.float64)
         f0, f1 = f_all[0], f_all[1]
 
         def fz(b: torch.Tensor) -> torch.Tensor:
@@ -230,7 +236,7 @@ def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int
     names = _names(estimators, K, L)
     f_all = _f_values(objective, v)  # f at each category's value
     with np.errstate(all="ignore"):
-        out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, L, tau, names, seed)
+        out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, L, tau, names, _generators(seed))
     return {n: out[n].detach().numpy() for n in names}
 
 
@@ -321,8 +327,9 @@ def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, ta
         for i, name in enumerate(names):
             theta = theta0.expand(chains, K).clone()
             history = [(torch.softmax(theta, -1) @ f_all).numpy()]
-            for t in range(steps):
-                g = _estimates(objective, theta, v, f_all, int(L), tau, [name], seed * 100_003 + 7919 * i + t)[name]
+            gens = _generators(seed * 100_003 + 7919 * i)  # one set of streams per run, drawn from step by step
+            for _ in range(steps):
+                g = _estimates(objective, theta, v, f_all, int(L), tau, [name], gens)[name]
                 theta = theta - lr * g.detach()
                 history.append((torch.softmax(theta, -1) @ f_all).numpy())
             out[name] = np.stack(history)
