@@ -26,7 +26,7 @@ VARIANCE_LS = (1, 2, 4, 8, 16, 32, 64, 128)
 VARIANCE_REPS = 500
 
 
-def _table(results, param: str, exact: float, scale: float, reference: str | None) -> list[dict]:
+def _table(results, param: str, exact: float, scale: float, reference: str | None, continuous: bool) -> list[dict]:
     rows = []
     summaries = {
         name: summarize((r.d_mu if param == "mu" else r.d_sigma) * scale, exact) for name, r in results.items()
@@ -35,7 +35,7 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
     for name, r in results.items():
         s = summaries[name]
         verdict = "yes" if r.info.unbiased else "no (biased)"
-        if name == "pathwise" and not st.session_state.get("_lab_continuous", True):
+        if name == "pathwise" and not continuous:
             verdict = "no: f jumps"
         rows.append({
             "estimator": r.info.label,
@@ -97,7 +97,6 @@ def lab() -> None:
             "The estimates below have no true value to aim at.",
             icon=":material/warning:",
         )
-    st.session_state["_lab_continuous"] = objective.continuous
     if not objective.continuous:
         pm_mu, pm_sigma = exact["pathwise_mean"]
         st.warning(
@@ -156,9 +155,10 @@ def lab() -> None:
     )
     tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])
     with tab_mu:
-        st.dataframe(_table(results, "mu", g_mu, 1.0, reference), hide_index=True, width="stretch")
+        st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True, width="stretch")
     with tab_sigma:
-        st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference), hide_index=True, width="stretch")
+        st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference, objective.continuous), hide_index=True,
+                     width="stretch")
 
     st.subheader("Variance against L")
     st.caption(
