@@ -187,13 +187,17 @@ def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed:
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def cached_exact(text: str, mu: float, sigma: float) -> dict:
-    """Exact gradient, what pathwise averages to, and exact single-sample variances."""
+    """Exact gradient, what pathwise averages to, and exact single-sample variances.
+
+    For continuous f the pathwise estimator averages to the gradient itself, so its own
+    integral is taken only when f jumps.
+    """
     gradient = core.exact_gradient(text, mu, sigma)
+    continuous = core.parse_objective(text).continuous
     return {
         "gradient": gradient,
-        "pathwise_mean": core.pathwise_expectation(text, mu, sigma),
+        "pathwise_mean": gradient if continuous else core.pathwise_expectation(text, mu, sigma),
         "variances": core.exact_variances(text, mu, sigma),
-        "value": core.exact_value(text, mu, sigma),
     }
 
 

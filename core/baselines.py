@@ -21,7 +21,6 @@ baseline, and f − b is the advantage.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -202,7 +202,7 @@ def autograd_dot(tensor: torch.Tensor, names: dict[int, str] | None = None, titl
             seen[key] = f"n{counter[0]}"
         return seen[key]
 
-    lines.append(f'out [label="output", shape=ellipse, style="filled", fillcolor="#F0E442"];')
+    lines.append('out [label="output", shape=ellipse, style="filled", fillcolor="#F0E442"];')
     stack = [(tensor.grad_fn, "out")]
     visited = set()
     while stack:

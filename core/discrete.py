@@ -240,12 +240,6 @@ def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int
     return {n: out[n].detach().numpy() for n in names}
 
 
-def _f_prime(objective, x: np.ndarray) -> np.ndarray:
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(objective(xt).sum(), xt)
-    return g.numpy()
-
-
 def straight_through_moments(objective, logits, values) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and single-draw variance of the straight-through estimator (any K).
 
@@ -257,7 +251,7 @@ def straight_through_moments(objective, logits, values) -> tuple[np.ndarray, np.
     pi = np.exp(theta - theta.max())
     pi /= pi.sum()
     J = pi * (v - pi @ v)
-    fp = _f_prime(objective, v)
+    fp = objective.derivative(v)
     mean = (pi @ fp) * J
     second = (pi @ fp ** 2) * J ** 2
     return mean, second - mean ** 2
@@ -303,7 +297,7 @@ def binary_relaxed_moments(objective, logits, values, tau: float) -> dict[str, t
     x_hard = np.where(alpha + ell > 0, v[1], v[0])
     out = {}
     for name, x in (("gumbel_softmax", x_soft), ("st_gumbel_softmax", x_hard)):
-        g = _f_prime(objective, x) * (v[1] - v[0]) * dy
+        g = objective.derivative(x) * (v[1] - v[0]) * dy
         mean, second = w @ g, w @ g ** 2
         out[name] = (np.array([-mean, mean]), np.array([second - mean ** 2] * 2))
     return out

@@ -25,9 +25,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .objective import Objective, parse_objective
+from .presets import PRESETS
 
 __all__ = ["LANDSCAPE_ESTIMATORS", "LANDSCAPE_FUNCTIONS", "COST", "single_sample_variances", "Sweep", "sweep",
            "crossings", "objective_for"]
@@ -35,12 +35,8 @@ __all__ = ["LANDSCAPE_ESTIMATORS", "LANDSCAPE_FUNCTIONS", "COST", "single_sample
 LANDSCAPE_ESTIMATORS = ("pathwise", "score", "score_optimal", "mvd", "mvd_uncoupled")
 COST = {"pathwise": 1, "score": 1, "score_optimal": 1, "mvd": 2, "mvd_uncoupled": 2}  # f-evaluations per parameter
 
-LANDSCAPE_FUNCTIONS = {
-    # label: (template in x and k, default k)
-    "(x-k)^2": "(x - {k})**2",
-    "exp(-kx^2)": "exp(-{k}*x**2)",
-    "cos(kx)": "cos({k}*x)",
-}
+# label: formula template in x and k — the Estimator Lab's presets of the same names.
+LANDSCAPE_FUNCTIONS = {PRESETS[key].label: PRESETS[key].template for key in ("xk2", "gauss", "cos")}
 
 def _composite(lo: float, hi: float, panel: float, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of a composite Gauss–Legendre rule on [lo, hi]."""
@@ -71,17 +67,6 @@ def objective_for(label: str, k: float) -> Objective:
     return parse_objective(text)
 
 
-def _f(objective: Objective, x: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return objective(torch.from_numpy(np.ascontiguousarray(x))).numpy()
-
-
-def _f_grad(objective: Objective, x: np.ndarray) -> np.ndarray:
-    xt = torch.from_numpy(np.ascontiguousarray(x)).clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(objective(xt).sum(), xt)
-    return g.numpy()
-
-
 def single_sample_variances(objective, mu: float, sigma: float) -> dict[str, tuple[float, float]]:
     """Exact (Var ∂μ-estimate, Var ∂σ-estimate) for one sample of each estimator in
     :data:`LANDSCAPE_ESTIMATORS`, by Gauss–Hermite quadrature. Smooth objectives only."""
@@ -91,8 +76,8 @@ def single_sample_variances(objective, mu: float, sigma: float) -> dict[str, tup
     e, w = _EPS, _EPS_W
     x = mu + sigma * e
     with np.errstate(all="ignore"):
-        f = _f(objective, x)
-        fp = _f_grad(objective, x)
+        f = objective.numpy(x)
+        fp = objective.derivative(x)
         s_mu, s_sigma = e / sigma, (e * e - 1.0) / sigma
         g_mu, g_sigma = w @ fp, w @ (fp * e)
         out: dict[str, tuple[float, float]] = {}
@@ -104,7 +89,7 @@ def single_sample_variances(objective, mu: float, sigma: float) -> dict[str, tup
         out["score_optimal"] = (ff_mu - b_mu * fs_mu - g_mu ** 2, ff_sigma - b_sigma * fs_sigma - g_sigma ** 2)
 
         # Rayleigh W.
-        fp_w, fm_w = _f(objective, mu + sigma * _R_NODES), _f(objective, mu - sigma * _R_NODES)
+        fp_w, fm_w = objective.numpy(mu + sigma * _R_NODES), objective.numpy(mu - sigma * _R_NODES)
         c2 = 1.0 / (2.0 * math.pi * sigma ** 2)
         rw = _R_WEIGHTS
         var_mu_coupled = c2 * (rw @ (fp_w - fm_w) ** 2) - g_mu ** 2
@@ -114,8 +99,8 @@ def single_sample_variances(objective, mu: float, sigma: float) -> dict[str, tup
         mw = w * e * e
         f_m = f  # f(μ + σM) at the same nodes, re-weighted by ε²
         ec, mwc = _EPS_C, _EPS_C_W * _EPS_C ** 2
-        f_mc = _f(objective, mu + sigma * ec)
-        f_n = _f(objective, mu + sigma * _U_NODES[None, :] * ec[:, None])  # (nodes, U)
+        f_mc = objective.numpy(mu + sigma * ec)
+        f_n = objective.numpy(mu + sigma * _U_NODES[None, :] * ec[:, None])  # (nodes, U)
         inner = ((f_mc[:, None] - f_n) ** 2) @ _U_WEIGHTS
         var_sigma_coupled = (mwc @ inner) / sigma ** 2 - g_sigma ** 2
         var_sigma_uncoupled = ((mw @ f_m ** 2 - (mw @ f_m) ** 2) + (w @ f ** 2 - (w @ f) ** 2)) / sigma ** 2

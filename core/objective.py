@@ -136,11 +136,20 @@ class Objective:
         return self.kind != "jumps"
 
     def numpy(self, x):
-        """Evaluate f on a numpy array (float64), without autograd."""
+        """f on a numpy array (float64), without autograd; overflow and NaN pass silently
+        (callers check finiteness where it matters)."""
         import numpy as np
 
-        with torch.no_grad():
-            return self(torch.as_tensor(np.asarray(x, dtype=np.float64))).numpy()
+        with torch.no_grad(), np.errstate(all="ignore"):
+            return self(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
+
+    def derivative(self, x):
+        """f'(x) on a numpy array by autograd: 0 on flat pieces and at jumps, as autograd says."""
+        import numpy as np
+
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(self(xt).sum(), xt)
+        return g.numpy()
 
 
 @dataclass

@@ -51,21 +51,6 @@ def _phi(eps: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * eps * eps) / _SQRT_2PI
 
 
-def _f_np(objective: Objective, x: np.ndarray) -> np.ndarray:
-    with torch.no_grad(), np.errstate(all="ignore"):
-        return objective(torch.from_numpy(x)).numpy()
-
-
-def _f_and_grad(objective: Objective, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f(x) and f'(x) by autograd (f' is 0 on flat pieces, as autograd says)."""
-    xt = torch.from_numpy(x).clone().requires_grad_(True)
-    y = objective(xt)
-    (g,) = torch.autograd.grad(y.sum(), xt, allow_unused=True)
-    if g is None:
-        g = torch.zeros_like(xt)
-    return y.detach().numpy(), g.numpy()
-
-
 def breakpoints(objective: Objective, mu: float, sigma: float, bound: float = 38.0,
                 grid: int = 8001) -> np.ndarray:
     """Points ε in (-bound, bound) where f(μ + σε) may not be smooth, sorted.
@@ -196,7 +181,7 @@ def _prepare(objective, mu: float, sigma: float) -> tuple[Objective, np.ndarray]
 def exact_value(objective, mu: float, sigma: float) -> float:
     """E_{N(μ,σ²)}[f(x)] by quadrature."""
     objective, cuts = _prepare(objective, mu, sigma)
-    return float(gaussian_expectation(lambda e: _f_np(objective, mu + sigma * e)[None, :], cuts)[0])
+    return float(gaussian_expectation(lambda e: objective.numpy(mu + sigma * e)[None, :], cuts)[0])
 
 
 def exact_gradient(objective, mu: float, sigma: float) -> tuple[float, float]:
@@ -208,7 +193,7 @@ def exact_gradient(objective, mu: float, sigma: float) -> tuple[float, float]:
     objective, cuts = _prepare(objective, mu, sigma)
     if objective.continuous:
         def pathwise(e):
-            _, g = _f_and_grad(objective, mu + sigma * e)
+            g = objective.derivative(mu + sigma * e)
             return np.stack([g, g * e])
 
         d_mu, d_sigma = gaussian_expectation(pathwise, cuts)
@@ -216,7 +201,7 @@ def exact_gradient(objective, mu: float, sigma: float) -> tuple[float, float]:
             return float(d_mu), float(d_sigma)
 
     def score(e):
-        f = _f_np(objective, mu + sigma * e)
+        f = objective.numpy(mu + sigma * e)
         return np.stack([f * e, f * (e * e - 1.0)])
 
     d_mu, d_sigma = gaussian_expectation(score, cuts) / sigma
@@ -232,7 +217,7 @@ def pathwise_expectation(objective, mu: float, sigma: float) -> tuple[float, flo
     objective, cuts = _prepare(objective, mu, sigma)
 
     def pathwise(e):
-        _, g = _f_and_grad(objective, mu + sigma * e)
+        g = objective.derivative(mu + sigma * e)
         return np.stack([g, g * e])
 
     d_mu, d_sigma = gaussian_expectation(pathwise, cuts)
@@ -271,14 +256,14 @@ def _exact_variances(objective, mu, sigma, fd_step):
     out: dict[str, tuple[float, float]] = {}
 
     def pathwise(e):
-        _, g = _f_and_grad(objective, mu + sigma * e)
+        g = objective.derivative(mu + sigma * e)
         return np.stack([g, g * e, g * g, (g * e) ** 2])
 
     m1, m2, s1, s2 = gaussian_expectation(pathwise, cuts)
     out["pathwise"] = (s1 - m1 ** 2, s2 - m2 ** 2)  # clipped at 0 below
 
     def score(e):
-        f = _f_np(objective, mu + sigma * e)
+        f = objective.numpy(mu + sigma * e)
         s_mu, s_sigma = e / sigma, (e * e - 1.0) / sigma
         return np.stack([f * f * s_mu ** 2, f * f * s_sigma ** 2, f * s_mu ** 2, f * s_sigma ** 2])
 
@@ -295,7 +280,7 @@ def _exact_variances(objective, mu, sigma, fd_step):
     w_cuts = np.abs(cuts)
 
     def mvd_mu(w):
-        fp, fm = _f_np(objective, mu + sigma * w), _f_np(objective, mu - sigma * w)
+        fp, fm = objective.numpy(mu + sigma * w), objective.numpy(mu - sigma * w)
         return np.stack([(fp - fm) ** 2, fp, fp * fp, fm, fm * fm])
 
     d2, ep, ep2, em, em2 = _rayleigh_expectation(mvd_mu, w_cuts)
@@ -305,7 +290,7 @@ def _exact_variances(objective, mu, sigma, fd_step):
 
     # ∂σ uncoupled: [f(μ+σM) − f(μ+σN)] / σ, M double-sided Maxwell (density m²φ(m)).
     def maxwell(e):
-        f = _f_np(objective, mu + sigma * e)
+        f = objective.numpy(mu + sigma * e)
         return np.stack([f * e * e, f * f * e * e, f, f * f])
 
     fm1, fm2, fn1, fn2 = gaussian_expectation(maxwell, cuts)
@@ -318,8 +303,8 @@ def _exact_variances(objective, mu, sigma, fd_step):
 
     def fd(e):
         x = mu + sigma * e
-        d_mu = (_f_np(objective, x + h) - _f_np(objective, x - h)) / (2 * h)
-        d_sigma = (_f_np(objective, mu + (sigma + h) * e) - _f_np(objective, mu + (sigma - h) * e)) / (2 * h)
+        d_mu = (objective.numpy(x + h) - objective.numpy(x - h)) / (2 * h)
+        d_sigma = (objective.numpy(mu + (sigma + h) * e) - objective.numpy(mu + (sigma - h) * e)) / (2 * h)
         return np.stack([d_mu, d_mu ** 2, d_sigma, d_sigma ** 2])
 
     # The σ-difference has non-smooth points at ε = (x_j − μ)/(σ ± h): add them.

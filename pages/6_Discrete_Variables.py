@@ -1,5 +1,4 @@
 """Discrete variables: REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration."""
-import math
 
 import numpy as np
 import streamlit as st
@@ -7,7 +6,7 @@ import streamlit as st
 import core
 import ui
 from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
-                           estimate_discrete, exact_discrete_gradient, exact_discrete_value, gumbel_max_frequencies,
+                           estimate_discrete, exact_discrete_gradient, gumbel_max_frequencies,
                            hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
                            straight_through_moments)
 from core.snippets import discrete_snippet
@@ -200,8 +199,8 @@ def page() -> None:
     ui.chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), key="race",
                     alt="Exact expected objective during gradient descent with each estimator")
     final = {n: float(h[-1].mean()) for n, h in histories.items()}
-    st.caption(f"Gradient descent on θ to *minimise* E[f], 200 steps, 16 runs per estimator (line: mean; band: 10–90%). "
-               f"Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
+    st.caption("Gradient descent on θ to *minimise* E[f], 200 steps, 16 runs per estimator (line: mean; band: 10–90%). "
+               "Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
 
     st.subheader("4 · Gumbel-max and Gumbel-softmax, made visible")
     freq, plain, pi_ = gumbel_max_frequencies(list(logits), 20000, seed)

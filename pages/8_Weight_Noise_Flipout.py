@@ -1,5 +1,4 @@
 """Weight noise in a Bayesian layer: one shared sample, local reparameterization, Flipout (seed 001)."""
-import numpy as np
 import streamlit as st
 
 import ui
