@@ -38,7 +38,7 @@ PAGES = [
 PRESENTER_CSS = """
 <style>
 /* Presenter mode: everything Streamlit sizes in rem grows with the root font size. */
-html { font-size: 22px; }
+html { font-size: 22px !important; }
 </style>
 """
 

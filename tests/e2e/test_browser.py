@@ -53,8 +53,17 @@ def test_presenter_mode_enlarges_text_and_folds_the_sidebar(server, page):
     page.goto(server.url + "/Estimator_Lab?present=true")
     wait_idle(page)
     no_exception(page)
-    large = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
-    assert large >= normal * 1.3, (normal, large)
+    # The presenter style arrives with the first run; on a loaded machine it can land a
+    # moment after the page first reports idle, so wait for it (bounded) before measuring.
+    try:
+        page.wait_for_function(
+            "n => parseFloat(getComputedStyle(document.documentElement).fontSize) >= 1.3 * n", arg=normal,
+            timeout=20_000)
+    except Exception:
+        large = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        styles = page.locator("[data-testid=stEvent] style, [data-testid=stHtml] style").count()
+        pytest.fail(f"presenter mode did not enlarge the text: root font {normal} -> {large} px, "
+                    f"url {page.url}, presenter style elements {styles}")
     box = page.locator("[data-testid=stSidebar]").bounding_box()
     assert box is None or box["x"] + box["width"] <= 0, box  # folded away, off-screen
     screenshot(page, "estimator_lab_presenter", full=False)
