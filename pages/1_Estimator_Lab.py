@@ -54,6 +54,27 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
     return rows
 
 
+def _variance_by_L(objective, mu: float, sigma: float, seed: int, chosen: list[str], scale: float,
+                   sigma_param: str) -> None:
+    st.caption(
+        f"Dots: measured variance of the L-sample estimate ({VARIANCE_REPS} replicates per L). Dashed: the exact "
+        "single-sample variance divided by L (quadrature). Every estimator falls like 1/L, so more samples "
+        "never close the gap between estimators: the ratios stay."
+    )
+    curves = ui.cached_variance_by_L(objective.text, mu, sigma, VARIANCE_LS, VARIANCE_REPS, seed, tuple(chosen))
+    exact_var = ui.cached_exact_variances(objective.text, mu, sigma)
+    col_vmu, col_vsigma = st.columns(2)
+    with col_vmu:
+        fig = variance_vs_L(list(VARIANCE_LS), {n: c[0] for n, c in curves.items()},
+                            {n: v[0] for n, v in exact_var.items() if n in curves}, param="mu")
+        ui.chart(fig, key="var_mu", alt="Log-log plot of variance of the mu-gradient estimates against L")
+    with col_vsigma:
+        s2 = scale * scale
+        fig = variance_vs_L(list(VARIANCE_LS), {n: [v * s2 for v in c[1]] for n, c in curves.items()},
+                            {n: v[1] * s2 for n, v in exact_var.items() if n in curves}, param=sigma_param)
+        ui.chart(fig, key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
+
+
 @st.fragment
 def lab() -> None:
     text, objective, error = ui.objective_controls(default="cos")
@@ -147,37 +168,29 @@ def lab() -> None:
         ui.chart(fig, key="hist_sigma",
                         alt=f"Histograms of estimates of the sigma gradient, exact value {g_sig_shown:.4g}")
 
-    st.subheader("The numbers")
-    st.caption(
-        f"{reps_used:,} replicates of L = {L}. **bias / SE** is the bias in standard errors: an unbiased "
-        "estimator stays within about ±3; a biased one grows with the number of replicates. "
-        "**SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one parameter."
-    )
-    tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])
-    with tab_mu:
-        st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True, width="stretch")
-    with tab_sigma:
-        st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference, objective.continuous), hide_index=True,
-                     width="stretch")
-
-    st.subheader("Variance against L")
-    st.caption(
-        f"Dots: measured variance of the L-sample estimate ({VARIANCE_REPS} replicates per L). Dashed: the exact "
-        "single-sample variance divided by L (quadrature). Every estimator falls like 1/L, so more samples "
-        "never close the gap between estimators: the ratios stay."
-    )
-    curves = ui.cached_variance_by_L(objective.text, mu, sigma, VARIANCE_LS, VARIANCE_REPS, seed, tuple(chosen))
-    exact_var = exact["variances"]
-    col_vmu, col_vsigma = st.columns(2)
-    with col_vmu:
-        fig = variance_vs_L(list(VARIANCE_LS), {n: c[0] for n, c in curves.items()},
-                            {n: v[0] for n, v in exact_var.items() if n in curves}, param="mu")
-        ui.chart(fig, key="var_mu", alt="Log-log plot of variance of the mu-gradient estimates against L")
-    with col_vsigma:
-        s2 = scale * scale
-        fig = variance_vs_L(list(VARIANCE_LS), {n: [v * s2 for v in c[1]] for n, c in curves.items()},
-                            {n: v[1] * s2 for n, v in exact_var.items() if n in curves}, param=sigma_param)
-        ui.chart(fig, key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
+    # Lazy tabs: only the open tab's content is computed and sent, so a slider move does
+    # not pay for the variance-against-L study unless it is on screen.
+    numbers, by_L = st.tabs(["The numbers", "Variance against L"], key="view", on_change="rerun",
+                            bind="query-params")
+    if numbers.open:
+        with numbers:
+            st.caption(
+                f"{reps_used:,} replicates of L = {L}. **bias / SE** is the bias in standard errors: an unbiased "
+                "estimator stays within about ±3; a biased one grows with the number of replicates. "
+                "**SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one parameter."
+            )
+            col_tmu, col_tsigma = st.columns(2)
+            with col_tmu:
+                st.markdown("**∂/∂μ**")
+                st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True,
+                             width="stretch")
+            with col_tsigma:
+                st.markdown("**∂/∂log σ**" if log_sigma else "**∂/∂σ**")
+                st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference, objective.continuous),
+                             hide_index=True, width="stretch")
+    if by_L.open:
+        with by_L:
+            _variance_by_L(objective, mu, sigma, seed, chosen, scale, sigma_param)
 
     with st.expander("Reproduce the pathwise and score-function estimates in PyTorch"):
         st.code(estimators_snippet(objective.text, mu, sigma, L, seed)

@@ -37,11 +37,11 @@ def table(at: AppTest, index: int = 0) -> list[dict]:
     return at.dataframe[index].value.to_dict("records")
 
 
-def test_default_page_renders_histograms_table_and_variance_plot():
+def test_default_page_renders_histograms_and_tables_not_the_closed_tab():
     at = run()
     assert_clean(at)
     figs = charts(at)
-    assert len(figs) == 4  # two histogram panels, two variance-vs-L plots
+    assert len(figs) == 2  # two histogram panels; the variance-vs-L tab is lazy and closed
     hist_mu = figs[0]
     bars = [t for t in hist_mu["data"] if t["type"] == "bar"]
     assert len(bars) == len(core.ESTIMATORS)
@@ -165,3 +165,25 @@ def test_deep_link_reproduces_the_view():
     results = core.estimate("x**2", 1.0, 0.5, L=5, reps=500, seed=7)
     rows = {r["estimator"]: r for r in table(at)}
     assert float(rows["Score function (REINFORCE)"]["mean"]) == pytest.approx(results["score"].d_mu.mean(), rel=1e-3)
+
+
+def test_variance_tab_shows_measured_and_exact_variances_against_L():
+    at = run(f="x^2", mu="1", sigma="0.5", view="Variance against L")
+    assert_clean(at)
+    figs = charts(at)
+    assert len(figs) == 4 and not at.dataframe  # the numbers tab is closed now
+    exact = core.exact_variances("x**2", 1.0, 0.5)
+    # x²: pathwise ∂μ = 2x, Var = 4σ² = 1 for one sample; the dashed line is exact / L.
+    assert exact["pathwise"][0] == pytest.approx(1.0, rel=1e-10)
+    for fig, param in zip(figs[2:], (0, 1)):
+        for trace in fig["data"]:
+            if trace["name"].endswith("(exact/L)"):
+                label = trace["name"][: -len(" (exact/L)")]
+                name = next(n for n, info in core.ESTIMATORS.items() if info.label == label)
+                Ls = array(trace["x"])
+                np.testing.assert_allclose(array(trace["y"]), exact[name][param] / Ls, rtol=1e-12)
+    measured = {t["name"]: t for t in figs[2]["data"] if t["mode"] == "markers+lines"}
+    dots = measured[core.ESTIMATORS["pathwise"].label]
+    # 500 replicates per L: each measured variance is within 5 SE (SE ≈ var·√(2/499)) of 1/L.
+    Ls, v = array(dots["x"]), array(dots["y"])
+    assert np.all(np.abs(v - 1.0 / Ls) <= 5 * np.sqrt(2 / 499) / Ls)
