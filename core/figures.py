@@ -95,9 +95,16 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
         xaxis=dict(range=[lo, hi], title=dict(text=xlabel)),
         yaxis=dict(range=[0, n_rows], tickvals=list(range(n_rows + 1)), showticklabels=False, zeroline=False,
                    fixedrange=True),
-        title=title, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
+        title=dict(text=title) if title else None, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
         barmode="overlay", bargap=0, showlegend=False, shapes=shapes, annotations=annotations)
-    return go.Figure(data=traces, layout=layout)
+    return _unvalidated_figure(traces, layout)
+
+
+def _unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A Figure from plain dicts without Plotly's per-property validation, which costs
+    more than building the histograms themselves (~20 ms a figure, on every slider move).
+    tests/core/test_figures.py re-validates every such figure, so a typo still fails."""
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def reparam_map(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, traced: int = 12,
@@ -163,7 +170,7 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
     layout = dict(height=380, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
                   xaxis=dict(type="log", title=dict(text="L (samples per estimate)")),
                   yaxis=dict(type="log", title=dict(text=f"variance of {_PARAM_LABEL[param]} estimate"), exponentformat="power"))
-    return go.Figure(data=traces, layout=layout)
+    return _unvalidated_figure(traces, layout)
 
 
 def decomposition_bars(true: float, naive: float, missing: float,

@@ -1,11 +1,14 @@
 """Figure builders: what is drawn matches the numbers it claims to show."""
 import csv
 import io
+import json
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
-from core.figures import figure_csv, labelled_histograms
+from core.figures import figure_csv, labelled_histograms, variance_vs_L
 
 
 def _rows():
@@ -55,3 +58,23 @@ def test_mean_marker_sits_at_the_sample_mean_in_its_row():
     for row, ((_, _, values), marker) in enumerate(zip(series, markers)):
         assert marker.x[0] == pytest.approx(values.mean())
         assert len(series) - 1 - row < marker.y[0] < len(series) - row
+
+
+def _figures_built_without_validation():
+    series = _rows()
+    yield labelled_histograms(series, exact=0.5, xlabel="x", title="t")
+    yield variance_vs_L([1, 2, 4], {"pathwise": [1.0, 0.5, 0.25], "score": [3.0, 1.6, 0.7]},
+                        {"pathwise": 1.0, "score": 3.1}, param="sigma")
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_fast_figures_are_valid_plotly_and_draw_the_same_as_validated_ones(index):
+    """The hot-path figures skip Plotly's validation for speed; validate them here."""
+    fig = list(_figures_built_without_validation())[index]
+    validated = go.Figure(fig.to_dict())  # raises ValueError on any invalid property
+    assert json.loads(pio.to_json(validated)) == json.loads(pio.to_json(fig))
+
+
+def test_validation_would_catch_a_typo():
+    with pytest.raises(ValueError):
+        go.Figure({"data": [{"type": "bar", "x": [1], "y": [1], "colour": "red"}], "layout": {}})
