@@ -5,6 +5,7 @@ computes a gradient.
 from __future__ import annotations
 
 import functools
+import gc
 import math
 
 import streamlit as st
@@ -26,6 +27,15 @@ CACHE_ENTRIES = 48
 # server's event loop, numpy and other sessions need: with the default (2 threads) one
 # Estimator Lab rerun under `streamlit run` took 0.7–1.0 s, with 1 thread 0.26–0.36 s.
 torch.set_num_threads(1)
+
+# Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC) to keep
+# memory in check. With torch, plotly and pandas loaded that walks ~250k long-lived
+# objects and holds the GIL for ~100 ms, so the server cannot send the rest of a redraw
+# meanwhile: it was most of a Lab slider move's server time. Those objects live as long as
+# the process, so move them out of the collector's sight once; the collection after each
+# run then only looks at what the runs themselves allocate.
+gc.collect()
+gc.freeze()
 
 
 PAGES = [
