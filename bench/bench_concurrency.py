@@ -1,0 +1,250 @@
+"""Many students at once: N websocket clients against one `streamlit run app.py`.
+
+    python bench/bench_concurrency.py                 # N = 1, 10, 30, then the VAE stall test
+    python bench/bench_concurrency.py --n 1 10 --moves 4
+
+Each client is a real Streamlit session: it speaks the browser's protocol (protobuf
+BackMsg / ForwardMsg over /_stcore/stream), opens the Estimator Lab with its own seed and
+μ in the URL, then moves the μ slider like a student: a move, a pause of 0.5–1.5 s after
+the redraw arrives, another move. One move's latency is the time from sending the new
+slider value to the server's "script finished" message, all deltas received (the
+browser's own drawing is not included: that happens on each student's machine).
+
+Checked on every move: no exception element, and the histogram the client receives is
+the one *its own* seed and μ give (recomputed here with core): state does not leak
+between sessions. Reported per N: p50 / p95 / max latency, the server's RSS before,
+at peak and some seconds after every client disconnected.
+
+The stall test: one client trains the VAE (three estimators, 600 steps) while the other
+clients keep moving sliders; their p95 during training against the same clients' p95
+without it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
+import core  # noqa: E402
+from core.figures import estimate_histograms  # noqa: E402
+from tests.e2e.conftest import Server  # noqa: E402
+
+FORMULA = "cos(3*x)"  # the Lab's default objective
+
+
+def rss_mb(pid: int, field: str = "VmRSS:") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _array(value) -> np.ndarray:
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value, dtype=float)
+
+
+class Client:
+    """One browser session, without the browser."""
+
+    def __init__(self, url: str, page: str, query: str) -> None:
+        self.url, self.page, self.query = url, page, query
+        self.ws = None
+        self.page_hash = ""
+        self.widgets: dict[str, tuple[str, str]] = {}  # key → (widget id, fragment id)
+        self.charts: dict[str, dict] = {}  # key → the latest Plotly spec
+        self.exceptions: list[str] = []
+
+    async def connect(self) -> float:
+        self.ws = await websockets.connect(self.url.replace("http", "ws", 1) + "/_stcore/stream",
+                                           subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        return await self._rerun()
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def move(self, key: str, value: float) -> float:
+        widget_id, fragment = self.widgets[key]
+        return await self._rerun([("double_array", widget_id, value)], fragment)
+
+    async def click(self, key: str) -> float:
+        widget_id, fragment = self.widgets[key]
+        return await self._rerun([("trigger", widget_id, True)], fragment)
+
+    async def _rerun(self, states=(), fragment: str = "") -> float:
+        msg = BackMsg()
+        rerun = msg.rerun_script
+        rerun.query_string = self.query
+        rerun.page_name = self.page
+        rerun.page_script_hash = self.page_hash
+        rerun.fragment_id = fragment
+        for kind, widget_id, value in states:
+            w = rerun.widget_states.widgets.add()
+            w.id = widget_id
+            if kind == "double_array":
+                w.double_array_value.data.append(value)
+            else:
+                w.trigger_value = value
+        t0 = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        while True:
+            fm = ForwardMsg()
+            fm.ParseFromString(await asyncio.wait_for(self.ws.recv(), timeout=600))
+            kind = fm.WhichOneof("type")
+            if kind == "navigation":  # the page that actually ran (new_session names the entry script)
+                self.page_hash = fm.navigation.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                self._element(fm.delta.new_element, fm.delta.fragment_id)
+            elif kind == "script_finished" and fm.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                return time.perf_counter() - t0
+
+    def _element(self, element, fragment: str) -> None:
+        kind = element.WhichOneof("type")
+        if kind == "exception":
+            self.exceptions.append(element.exception.message)
+            return
+        sub = getattr(element, kind)
+        widget_id = getattr(sub, "id", "")
+        if widget_id.startswith("$$ID-"):
+            key = widget_id.split("-", 2)[2]
+            self.widgets[key] = (widget_id, fragment)
+            if kind == "plotly_chart":
+                self.charts[key] = json.loads(sub.spec)
+
+
+def expected_pathwise_density(mu: float, seed: int) -> np.ndarray:
+    """What the Lab's μ-histogram shows for the pathwise estimator at the defaults (L 10, 2000 replicates)."""
+    results = core.estimate(FORMULA, mu, 1.0, L=10, reps=2000, seed=seed, estimators=list(core.ESTIMATORS))
+    fig = estimate_histograms(results, "mu", core.exact_gradient(FORMULA, mu, 1.0)[0])
+    return np.asarray(fig.data[0].customdata)
+
+
+async def student(client: Client, seed: int, mu0: float, moves: int, latencies: list[float],
+                  rng: random.Random, check: bool = True) -> None:
+    mu = mu0
+    for i in range(moves):
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        mu = round(mu + 0.05, 2)
+        latencies.append(await client.move("mu", mu))
+        if check and i == moves - 1:
+            got = _array(client.charts["hist_mu"]["data"][0]["customdata"])
+            want = await asyncio.to_thread(expected_pathwise_density, mu, seed)
+            assert np.allclose(got, want), f"session with seed {seed} got another session's histogram"
+    assert not client.exceptions, client.exceptions
+
+
+async def open_lab(server: Server, seed: int, mu: float) -> Client:
+    client = Client(server.url, "Estimator_Lab", f"seed={seed}&mu={mu}")
+    await client.connect()
+    return client
+
+
+async def crowd(server: Server, n: int, moves: int) -> dict:
+    rng = random.Random(n)
+    before = rss_mb(server.proc.pid)
+    clients = []
+    for i in range(n):  # students arrive over a few seconds, not in one instant
+        clients.append(await open_lab(server, seed=1000 + i, mu=round(-2.0 + 0.1 * (i % 30), 2)))
+    latencies: list[float] = []
+    peak = [rss_mb(server.proc.pid)]
+
+    async def sample_memory():
+        while True:
+            peak.append(rss_mb(server.proc.pid))
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample_memory())
+    t0 = time.perf_counter()
+    await asyncio.gather(*(student(c, 1000 + i, round(-2.0 + 0.1 * (i % 30), 2), moves, latencies,
+                                   random.Random(rng.random())) for i, c in enumerate(clients)))
+    wall = time.perf_counter() - t0
+    sampler.cancel()
+    for c in clients:
+        await c.close()
+    await asyncio.sleep(5)
+    return {"n": n, "moves": len(latencies), "p50": statistics.median(latencies),
+            "p95": float(np.percentile(latencies, 95)), "max": max(latencies), "wall": wall,
+            "rss_before": before, "rss_peak": max(peak), "rss_after": rss_mb(server.proc.pid)}
+
+
+async def vae_stall(server: Server, n_others: int, moves: int) -> dict:
+    """p95 of the other students' moves without, then during, one VAE training run."""
+    others = [await open_lab(server, seed=2000 + i, mu=round(-1.5 + 0.1 * i, 2)) for i in range(n_others)]
+    quiet: list[float] = []
+    await asyncio.gather(*(student(c, 2000 + i, round(-1.5 + 0.1 * i, 2), moves, quiet, random.Random(i), check=False)
+                           for i, c in enumerate(others)))
+    trainer = Client(server.url, "VAE_Trained_Live", f"seed={random.randrange(1, 10_000)}&steps=600")
+    await trainer.connect()
+    training = asyncio.create_task(trainer.click("train"))
+    busy: list[float] = []
+    t0 = time.perf_counter()
+    start = [round(-1.5 + 0.1 * i + 0.05 * moves, 2) for i in range(n_others)]
+
+    async def keep_moving(i, c):
+        lat: list[float] = []
+        mu = start[i]
+        while not training.done():
+            await asyncio.sleep(random.uniform(0.5, 1.5))
+            mu = round(mu + 0.05 if mu < 2.5 else -2.5, 2)
+            lat.append(await c.move("mu", mu))
+        busy.extend(lat)
+
+    await asyncio.gather(*(keep_moving(i, c) for i, c in enumerate(others)))
+    train_seconds = await training
+    assert not trainer.exceptions, trainer.exceptions
+    for c in others + [trainer]:
+        await c.close()
+    return {"others": n_others, "train_s": train_seconds, "quiet_p95": float(np.percentile(quiet, 95)),
+            "busy_p95": float(np.percentile(busy, 95)), "busy_max": max(busy), "busy_moves": len(busy),
+            "wall": time.perf_counter() - t0}
+
+
+async def main(ns: list[int], moves: int, stall_others: int) -> None:
+    server = Server()
+    try:
+        server.wait_healthy()
+        warm = await open_lab(server, seed=0, mu=0.5)  # imports and the first run, not measured
+        await warm.close()
+        print(f"Estimator Lab, μ-slider moves, {moves} per student, 0.5–1.5 s pause between moves "
+              "(latency: new value sent → script finished)")
+        print(f"{'N':>4} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'RSS before':>11} "
+              f"{'peak':>7} {'after':>7} MB")
+        for n in ns:
+            r = await crowd(server, n, moves)
+            print(f"{r['n']:>4} {r['moves']:>6} {1e3 * r['p50']:8.0f} {1e3 * r['p95']:8.0f} {1e3 * r['max']:8.0f} "
+                  f"{r['rss_before']:11.0f} {r['rss_peak']:7.0f} {r['rss_after']:7.0f}")
+        print("every session saw its own seed's and μ's histogram; no exception")
+        if stall_others:
+            r = await vae_stall(server, stall_others, moves)
+            print(f"\nVAE training (3 runs × 600 steps, {r['train_s']:.1f} s) in one session while {r['others']} "
+                  f"others move sliders: their p95 {1e3 * r['quiet_p95']:.0f} ms without it, "
+                  f"{1e3 * r['busy_p95']:.0f} ms during it (max {1e3 * r['busy_max']:.0f} ms, {r['busy_moves']} moves)")
+        print(f"server peak RSS (VmHWM) over the whole run: {rss_mb(server.proc.pid, 'VmHWM:'):.0f} MB")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 30], help="numbers of concurrent students")
+    parser.add_argument("--moves", type=int, default=6, help="slider moves per student")
+    parser.add_argument("--stall-others", type=int, default=5, help="students moving sliders during VAE training (0: skip)")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.moves, args.stall_others))
