@@ -34,7 +34,7 @@ with st.expander("Reproduce the sampling layer and both encoder gradients in PyT
 @st.cache_resource(show_spinner=False)
 def run_store() -> dict:
     """Trained runs shared by every session, keyed by their settings (at most MAX_RUNS, oldest dropped)."""
-    return {"lock": threading.Lock(), "runs": OrderedDict()}
+    return {"lock": threading.Lock(), "train": threading.Lock(), "runs": OrderedDict()}
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,6 +46,24 @@ def cached(key):
     store = run_store()
     with store["lock"]:
         return store["runs"].get(key)
+
+
+def train_shared(key, estimator: str, wait, **settings):
+    """Train one run, one at a time on the whole server: a class pressing Train together
+    queues instead of running 30 trainings on two cores, which would stall every
+    slider; a run someone else just trained with the same settings is reused.
+    ``wait()`` is called while queued: its Streamlit call lets Stop interrupt the wait."""
+    store = run_store()
+    while not store["train"].acquire(timeout=0.25):
+        wait()
+    try:
+        result = cached(key)
+        if result is None:
+            result = train_vae(estimator, **settings)
+            remember(key, result)
+        return result
+    finally:
+        store["train"].release()
 
 
 def remember(key, result) -> None:
@@ -85,7 +103,12 @@ if missing:
                 bar.progress((i + step / total) / len(missing), text=f"{VAE_ESTIMATORS[e]}: step {step} of {total}")
                 return True
 
-            remember(keys[e], train_vae(e, latent=int(latent), L=int(L), steps=int(steps), seed=int(seed), progress=progress))
+            def queued(i=i, e=e):
+                bar.progress(i / len(missing), text=f"{VAE_ESTIMATORS[e]}: waiting for another session's training "
+                                                     "to finish (one run at a time on this server)")
+
+            train_shared(keys[e], e, queued, latent=int(latent), L=int(L), steps=int(steps), seed=int(seed),
+                         progress=progress)
         bar.empty()
         st.rerun()  # draw the results without the Train button
 
