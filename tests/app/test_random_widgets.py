@@ -49,6 +49,21 @@ def test_estimator_lab(preset, mu, sigma, k, L, reps, seed):
                     reps=str(reps), seed=str(seed)))
 
 
+# Formulas that overflow, are undefined for some x, or have no expectation.
+HOSTILE = ["exp(1000*x)", "exp(x**2)", "1/x", "log(x)", "sqrt(x)", "x**1000", "0*x", "tan(x)", "exp(exp(x))",
+           "step(x) * 1e308 * 10", "(x > 0) / x"]
+
+
+@SETTINGS
+@given(formula=st.sampled_from(HOSTILE), mu=grid(-3.0, 3.0, 0.05), sigma=st.sampled_from([0.05, 0.1, 1.0, 3.0]),
+       L=st.sampled_from([1, 2, 1000]), view=st.sampled_from(["The numbers", "Variance against L"]),
+       logsig=st.booleans())
+def test_estimator_lab_hostile_formulas(formula, mu, sigma, L, view, logsig):
+    at = open_page("pages/1_Estimator_Lab.py", f="custom formula", expr=formula, mu=str(mu), sigma=str(sigma),
+                   L=str(L), reps="1000", view=view, logsig=str(logsig).lower())
+    check(at)
+
+
 @SETTINGS
 @given(th0=grid(-4.0, 4.0, 0.1), th1=grid(-4.0, 4.0, 0.1), tau=st.sampled_from([0.01, 0.1, 1.0, 10.0]),
        L=st.sampled_from([1, 2, 50]), preset=st.integers(0, 2))
@@ -72,3 +87,58 @@ def test_baselines(preset, mu, sigma, L, L2, beta):
        mu=grid(-3.0, 3.0, 0.1), sigma=grid(0.1, 3.0, 0.05), k=grid(0.1, 10.0, 0.1))
 def test_variance_landscape(function, sweep, mu, sigma, k):
     check(open_page("pages/4_Variance_Landscape.py", f=function, sweep=sweep, mu=str(mu), sigma=str(sigma), k=str(k)))
+
+
+@SETTINGS
+@given(data=st.data(), theta=grid(-2.0, 2.0, 0.05), n=st.sampled_from([10, 100000]), mu=grid(-2.0, 2.0, 0.1),
+       sigma=grid(0.1, 3.0, 0.1), seed=st.integers(0, 10_000), netseed=st.integers(0, 10_000))
+def test_why_sampling_blocks(data, theta, n, mu, sigma, seed, netseed):
+    from core.blocking import DECOMPOSITIONS
+    at = open_page("pages/2_Why_Sampling_Blocks_Gradients.py", theta=str(theta), n=str(n), mu=str(mu),
+                   sigma=str(sigma), seed=str(seed), netseed=str(netseed))
+    check(at)
+    check(at.selectbox(key="fz").set_value(data.draw(st.sampled_from(list(DECOMPOSITIONS)))).run())
+
+
+@SETTINGS
+@given(mu=grid(-3.0, 3.0, 0.1), sigma=grid(0.1, 2.5, 0.05), n=st.sampled_from([20, 500]), seed=st.integers(0, 10_000),
+       x=grid(-3.0, 3.0, 0.1), s=grid(0.2, 2.0, 0.05), qmu=grid(-3.0, 3.0, 0.05), qsigma=grid(0.05, 2.0, 0.05),
+       L=st.sampled_from([1, 2, 50]), c=grid(-2.0, 2.0, 0.1))
+def test_reparameterization_trick(mu, sigma, n, seed, x, s, qmu, qsigma, L, c):
+    check(open_page("pages/3_Reparameterization_Trick.py", mu=str(mu), sigma=str(sigma), n=str(n), seed=str(seed),
+                    x=str(x), s=str(s), qmu=str(qmu), qsigma=str(qsigma), L=str(L), c=str(c)))
+
+
+@SETTINGS
+@given(c=grid(0.0, 10.0, 0.5), noise=grid(0.0, 3.0, 0.1), batch=st.sampled_from([2, 32]),
+       lr=st.sampled_from([0.05, 1.0]), seed=st.integers(0, 10_000), c2=grid(0.0, 5.0, 0.25),
+       sseed=st.integers(0, 10_000))
+def test_policy_gradients(c, noise, batch, lr, seed, c2, sseed):
+    check(open_page("pages/7_Policy_Gradients.py", c=str(c), noise=str(noise), batch=str(batch), lr=str(lr),
+                    seed=str(seed), c2=str(c2), sseed=str(sseed)))
+
+
+@SETTINGS
+@given(ls=grid(-3.0, 1.0, 0.25), batch=st.sampled_from([4, 16, 64]), seed=st.integers(0, 10_000))
+def test_weight_noise(ls, batch, seed):
+    check(open_page("pages/8_Weight_Noise_Flipout.py", ls=str(ls), batch=str(batch), seed=str(seed)))
+
+
+@settings(SETTINGS, max_examples=6)
+@given(latent=st.sampled_from([2, 4, 8]), L=st.sampled_from([1, 2, 5]), seed=st.integers(0, 10_000),
+       z0=grid(-3.0, 3.0, 0.1))
+def test_vae_trained_live(latent, L, seed, z0):
+    at = open_page("pages/9_VAE_Trained_Live.py", d=str(latent), L=str(L), steps="50", seed=str(seed), z0=str(z0))
+    check(at)
+    at.button(key="train").click()
+    check(at.run(timeout=300))
+
+
+@SETTINGS
+@given(mu=grid(-2.0, 2.0, 0.1))
+def test_home(mu):
+    from tests.app.conftest import ENTRY
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params["home_mu"] = str(mu)
+    check(at.run())
