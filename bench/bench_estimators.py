@@ -12,6 +12,12 @@ building its own graph and calling backward() (pathwise: f(μ + σε); score: th
 surrogate f(x)·log p(x) with x detached). Goal: at least 50× slower than the batched
 versions of the same two estimators.
 
+Discrete estimators likewise against their floor: drawing the (reps, L, K) Gumbel noise
+and taking its argmax, once per estimator.
+
+Cost growth: time and extra peak memory of all 8 Gaussian estimators for several
+(reps, L), each in a fresh process, with one torch thread as the app uses.
+
 Figures are medians of repeated runs, measured in one process, one after another.
 """
 from __future__ import annotations
@@ -95,8 +101,73 @@ def main() -> None:
     print(f"batched core.estimate, same two estimators:                             {t_batched * 1e3:8.1f} ms")
     print(f"speed-up: {t_naive / t_batched:.0f}×   (goal ≥ 50×)")
 
+    discrete(reps, L, repeat)
+    if not args.quick:
+        cost_growth()
+
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {peak:.0f} MB")
+
+
+def discrete_floor(reps: int, L: int, K: int, seed: int = 0) -> None:
+    """The least a discrete estimator does: draw the (reps, L, K) Gumbel noise and take the argmax."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand((reps, L, K), generator=g, dtype=torch.float64).clamp_(1e-300, 1.0 - 1e-16)
+    theta = torch.zeros(K, dtype=torch.float64)
+    (theta - torch.log(-torch.log(u))).argmax(dim=-1)
+
+
+def discrete(reps: int, L: int, repeat: int) -> None:
+    from core.discrete import DISCRETE_ESTIMATORS, DISCRETE_PRESETS, GUMBEL_RAO_SAMPLES, estimate_discrete
+
+    formula, values, logits = next(iter(DISCRETE_PRESETS.values()))  # K = 2: every estimator applies
+    K = len(values)
+    print(f"\ndiscrete, f = {formula}, K = {K}, reps × L = {reps:,} × {L}, τ = 0.5")
+    estimate_discrete(formula, logits, values, L=L, reps=reps // 10, seed=0, tau=0.5)  # warm-up
+    names = list(DISCRETE_ESTIMATORS)
+    t_all = median_time(lambda: estimate_discrete(formula, logits, values, L=L, reps=reps, seed=1, tau=0.5), repeat)
+    unit = median_time(lambda: discrete_floor(reps, L, K), repeat)
+    print(f"all {len(names)} estimators in one call: {t_all * 1e3:8.1f} ms")
+    print(f"floor (Gumbel noise + argmax, once per estimator): {unit * len(names) * 1e3:8.1f} ms "
+          f"({unit * 1e3:.1f} ms each)")
+    print(f"ratio to floor: {t_all / (unit * len(names)):.2f}×   (goal ≤ 2×)")
+    print("per estimator, called alone (ms; ratio to one floor unit):")
+    for n in names:
+        t = median_time(lambda n=n: estimate_discrete(formula, logits, values, L=L, reps=reps, seed=1, tau=0.5,
+                                                      estimators=[n]), repeat)
+        note = f"   (draws {GUMBEL_RAO_SAMPLES} conditional Gumbel vectors per sample)" if n == "gumbel_rao" else ""
+        print(f"  {n:18s} {t * 1e3:8.1f}   {t / unit:5.2f}×{note}")
+
+
+_GROWTH_CHILD = """
+import resource, sys, time, torch
+sys.path.insert(0, {root!r})
+import core
+torch.set_num_threads(1)
+core.estimate({formula!r}, 0.5, 1.0, L=2, reps=10, seed=0)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+core.estimate({formula!r}, 0.5, 1.0, L={L}, reps={reps}, seed=1)
+t = time.perf_counter() - t0
+print(t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def cost_growth() -> None:
+    """Time and extra peak memory of all 8 estimators against L and reps, each in a fresh
+    process (peak RSS only grows), one torch thread as in the app."""
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    print("\ncost growth, all 8 estimators, one torch thread (as the app runs), fresh process per cell:")
+    print(f"  {'reps':>6} {'L':>5} {'samples':>9} {'time ms':>8} {'extra peak MB':>14}")
+    for reps, L in ((1000, 10), (2000, 10), (10000, 10), (2000, 100), (10000, 50), (500, 1000), (1000, 1000),
+                    (4000, 1000)):
+        out = subprocess.run([sys.executable, "-c", _GROWTH_CHILD.format(root=root, formula=FORMULA, L=L, reps=reps)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        seconds, mb = float(out[0]), float(out[1])
+        print(f"  {reps:6d} {L:5d} {reps * L:9,d} {seconds * 1e3:8.0f} {mb:14.0f}")
+    print("  the app caps reps × L at 500,000 per rerun (ui.MAX_LIVE_SAMPLES); core refuses more than 4,000,000")
 
 
 if __name__ == "__main__":
