@@ -73,6 +73,14 @@ def _f_values(objective, values: torch.Tensor) -> torch.Tensor:
         return objective(values)
 
 
+def _f_derivatives(objective, values: torch.Tensor) -> torch.Tensor:
+    """f'(v) at each category's value, by autograd (the same derivative a network would see)."""
+    v = values.clone().requires_grad_(True)
+    with np.errstate(all="ignore"):
+        objective(v).sum().backward()
+    return v.grad
+
+
 def exact_discrete_value(objective, logits, values) -> float:
     """E[f(x)] = Σ_k π_k f(v_k)."""
     objective = parse_objective(objective)
@@ -165,14 +173,19 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
             _relaxed(objective, theta_leaf, gumbels, v, tau, hard).sum().backward()
             out[name] = theta_leaf.grad
     if "gumbel_rao" in names:
+        # Straight-through Gumbel-softmax with the soft sample averaged over m Gumbel vectors
+        # drawn conditionally on the category k: forward y = one_hot(k), backward through
+        # s̄ = E[softmax((θ + g)/τ) | k]. Its Jacobian is written out rather than taped —
+        # ∂s_j/∂θ_i = s_j (δ_ij − s_i) / τ for each of the m vectors — and with
+        # ∂f/∂y = f'(v_k) v the gradient is
+        #     ĝ_i = (1/L) Σ_l f'(v_k) (1/m) Σ_m s_i (v_i − s·v) / τ,
+        # the same numbers autograd gives (tests/core/test_discrete.py checks), without a
+        # graph over (reps, L, m, K) tensors.
         cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)  # (reps, L, m, K)
-        theta_leaf = theta.clone().requires_grad_(True)
-        perturbed = cond - theta[:, None, None, :] + theta_leaf[:, None, None, :]  # same values, a path to θ
-        soft = torch.softmax(perturbed / tau, dim=-1).mean(dim=2)  # E[soft | k]
-        one_hot = torch.nn.functional.one_hot(k, K).to(torch.float64)
-        y = one_hot - soft.detach() + soft
-        objective(y @ v).mean(dim=1).sum().backward()
-        out["gumbel_rao"] = theta_leaf.grad
+        s = torch.softmax(cond / tau, dim=-1)
+        sv = (s * v).sum(dim=-1, keepdim=True)
+        jvp = (s * (v - sv)).mean(dim=2) / tau  # (reps, L, K)
+        out["gumbel_rao"] = (_f_derivatives(objective, v)[k][..., None] * jvp).mean(dim=1)
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
         u = torch.rand((reps, L), generator=gen_arm, dtype=torch.float64)
