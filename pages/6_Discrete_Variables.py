@@ -75,6 +75,14 @@ def race(text, logits, values, L, tau, lr, seed):
                         estimators=names)
 
 
+def _hold(key: str, default) -> None:
+    """Keep a widget whose value lives in session state (no ``value=``) in step with the
+    browser: write its value back on every run, so it is sent with the widget each time.
+    With a bare setdefault, a click during the page's first run could leave the browser
+    showing the widget's minimum while the page computed with the stored value."""
+    st.session_state[key] = st.session_state.get(key, default)
+
+
 def _apply_preset() -> None:
     """A new setting brings its own logits (the sliders would otherwise keep the old ones)."""
     _, values, logits = DISCRETE_PRESETS[st.session_state["preset"]]
@@ -119,7 +127,7 @@ def controls():
     K = len(values)
     cols = st.columns(K)
     for i in range(K):  # the value lives in session state, so a new preset can reset it
-        st.session_state.setdefault(f"th{i}", float(default_logits[i]))
+        _hold(f"th{i}", float(default_logits[i]))
     logits = tuple(float(cols[i].slider(f"θ{i} (logit of v = {values[i]:g})", -4.0, 4.0, step=0.1,
                                         key=f"th{i}", bind="query-params")) for i in range(K))
     d1, d2, d3, d4 = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
@@ -146,7 +154,7 @@ def page() -> None:
     pi = probabilities(list(logits))
     st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
                 + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
-    st.session_state.setdefault("j", K - 1)
+    _hold("j", K - 1)
     j = st.radio("Show the gradient with respect to", list(range(K)), horizontal=True,
                  format_func=lambda i: f"θ{i}", key="j", bind="query-params")
     res = estimates(text, logits, values, L, reps, seed, tau)
@@ -171,18 +179,7 @@ def page() -> None:
                 + f"# exact gradient: {np.round(exact, 6).tolist()}; straight-through's expectation: "
                 f"{np.round(st_mean_all, 6).tolist()}", language="python")
 
-    st.subheader("2 · The temperature trade-off")
-    grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
-    ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS), key="tau_chart",
-                    alt="Bias and variance of Gumbel-softmax estimators against the temperature")
-    st.caption(
-        ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
-        + "Circles: Monte Carlo (4,000 one-draw estimates; a Monte Carlo |bias| smaller than its standard error is "
-        "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). Lowering τ shrinks the "
-        "Gumbel-softmax bias but inflates its variance: no temperature is free."
-    )
-
-    st.subheader("3 · Straight-through can point the wrong way")
+    st.subheader("2 · Straight-through can point the wrong way")
     st_mean, _ = straight_through_moments(text, list(logits), list(values))
     wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]
     c1, c2 = st.columns(2)
@@ -193,39 +190,58 @@ def page() -> None:
     if wrong:
         st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
                  "more samples will only make it more confidently wrong.", icon=":material/error:")
-    lr = st.select_slider("learning rate", [0.1, 0.3, 1.0, 3.0], value=1.0, key="lr", bind="query-params")
-    histories = race(text, logits, values, L, tau, float(lr), seed)
-    f_vals = objective.numpy(np.array(values))
-    ui.chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), key="race",
-                    alt="Exact expected objective during gradient descent with each estimator")
-    final = {n: float(h[-1].mean()) for n, h in histories.items()}
-    st.caption("Gradient descent on θ to *minimise* E[f], 200 steps, 16 runs per estimator (line: mean; band: 10–90%). "
-               "Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
+    # Lazy tabs: a slider move computes only the open tab (the descent race alone is ~0.5 s).
+    tab_tau, tab_race, tab_gumbel = st.tabs(
+        ["3 · The temperature trade-off", "4 · Descent race: does the bias matter?",
+         "5 · Gumbel-max and Gumbel-softmax, made visible"], key="section", on_change="rerun", bind="query-params")
+    if tab_tau.open:
+        with tab_tau:
+            grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
+            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS), key="tau_chart",
+                            alt="Bias and variance of Gumbel-softmax estimators against the temperature")
+            st.caption(
+                ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
+                + "Circles: Monte Carlo (4,000 one-draw estimates; a Monte Carlo |bias| smaller than its standard error is "
+                "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). Lowering τ shrinks the "
+                "Gumbel-softmax bias but inflates its variance: no temperature is free."
+            )
 
-    st.subheader("4 · Gumbel-max and Gumbel-softmax, made visible")
-    freq, plain, pi_ = gumbel_max_frequencies(list(logits), 20000, seed)
-    left, right = st.columns(2)
-    with left:
-        ui.chart(gumbel_max_figure(freq, plain, pi_, 20000), key="gmax",
-                        alt="Frequencies of argmax with and without Gumbel noise against the softmax probabilities")
-        st.caption("argmax(θ + g) with Gumbel noise g is an exact draw from softmax(θ); without noise it always "
-                   "picks the largest logit. Gumbel-softmax is not just softmax with a temperature: the noise is what samples.")
-    with right:
-        soft, hard = soft_samples(list(logits), [5.0, 1.0, 0.5, 0.1, 0.01], seed)
-        ui.chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), key="soft",
-                        alt="One soft Gumbel-softmax sample at several temperatures approaching a one-hot vertex")
-        st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
-    jac = hard_gumbel_softmax_jacobians(list(logits), tau, seed)
-    st.markdown(
-        f"**`F.gumbel_softmax(logits, tau={tau:g}, hard=True)`** for one draw: forward value "
-        f"`{np.array2string(jac['forward_hard'], precision=3)}` (one-hot), while the soft sample is "
-        f"`{np.array2string(jac['forward_soft'], precision=3)}`. Its Jacobian ∂y/∂θ equals the soft one "
-        f"(largest difference {np.abs(jac['jacobian_hard'] - jac['jacobian_soft']).max():.1e}): `hard=True` does not "
-        "block gradients, it sends the soft sample's gradient through a hard forward value."
-    )
-    st.dataframe({f"∂y/∂θ{c}": [f"{x:.4f}" for x in jac["jacobian_hard"][:, c]] for c in range(K)}, width="stretch")
+    if tab_race.open:
+        with tab_race:
+            lr = st.select_slider("learning rate", [0.1, 0.3, 1.0, 3.0], value=1.0, key="lr", bind="query-params")
+            histories = race(text, logits, values, L, tau, float(lr), seed)
+            f_vals = objective.numpy(np.array(values))
+            ui.chart(race_figure(histories, float(np.min(f_vals)), LABELS, optimum_label="best possible E[f]"), key="race",
+                            alt="Exact expected objective during gradient descent with each estimator")
+            final = {n: float(h[-1].mean()) for n, h in histories.items()}
+            st.caption("Gradient descent on θ to *minimise* E[f], 200 steps, 16 runs per estimator (line: mean; band: 10–90%). "
+                       "Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
 
-    st.subheader("5 · This is a policy gradient")
+    if tab_gumbel.open:
+        with tab_gumbel:
+            freq, plain, pi_ = gumbel_max_frequencies(list(logits), 20000, seed)
+            left, right = st.columns(2)
+            with left:
+                ui.chart(gumbel_max_figure(freq, plain, pi_, 20000), key="gmax",
+                                alt="Frequencies of argmax with and without Gumbel noise against the softmax probabilities")
+                st.caption("argmax(θ + g) with Gumbel noise g is an exact draw from softmax(θ); without noise it always "
+                           "picks the largest logit. Gumbel-softmax is not just softmax with a temperature: the noise is what samples.")
+            with right:
+                soft, hard = soft_samples(list(logits), [5.0, 1.0, 0.5, 0.1, 0.01], seed)
+                ui.chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), key="soft",
+                                alt="One soft Gumbel-softmax sample at several temperatures approaching a one-hot vertex")
+                st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
+            jac = hard_gumbel_softmax_jacobians(list(logits), tau, seed)
+            st.markdown(
+                f"**`F.gumbel_softmax(logits, tau={tau:g}, hard=True)`** for one draw: forward value "
+                f"`{np.array2string(jac['forward_hard'], precision=3)}` (one-hot), while the soft sample is "
+                f"`{np.array2string(jac['forward_soft'], precision=3)}`. Its Jacobian ∂y/∂θ equals the soft one "
+                f"(largest difference {np.abs(jac['jacobian_hard'] - jac['jacobian_soft']).max():.1e}): `hard=True` does not "
+                "block gradients, it sends the soft sample's gradient through a hard forward value."
+            )
+            st.dataframe({f"∂y/∂θ{c}": [f"{x:.4f}" for x in jac["jacobian_hard"][:, c]] for c in range(K)}, width="stretch")
+
+    st.subheader("6 · This is a policy gradient")
     st.markdown(
         "A categorical policy π_θ(a) over K actions with reward f(v_a) is exactly this setting: the score-function "
         "estimator is REINFORCE, leave-one-out is RLOO, and the exact gradient above is what a policy-gradient "

@@ -53,6 +53,19 @@ def test_controls_to_their_ends():
     at.select_slider(key="reps").set_value(5000).run()
     at.slider(key="th0").set_value(-4.0).run()
     at.slider(key="th1").set_value(4.0).run()
-    at.select_slider(key="lr").set_value(3.0).run()
     at.radio(key="j").set_value(0).run()
+    assert not at.exception
+
+
+def test_lazy_tabs_draw_only_the_open_section():
+    at = run()
+    assert not at.exception
+    assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "tau_chart"]
+    at = run(section="4 · Descent race: does the bias matter?")
+    assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "race"]
+    for lr in (0.1, 3.0):
+        at.select_slider(key="lr").set_value(lr).run()
+        assert not at.exception
+    at = run(section="5 · Gumbel-max and Gumbel-softmax, made visible")
+    assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "gmax", "soft"]
     assert not at.exception

@@ -66,11 +66,13 @@ def test_estimator_lab_hostile_formulas(formula, mu, sigma, L, view, logsig):
 
 @SETTINGS
 @given(th0=grid(-4.0, 4.0, 0.1), th1=grid(-4.0, 4.0, 0.1), tau=st.sampled_from([0.01, 0.1, 1.0, 10.0]),
-       L=st.sampled_from([1, 2, 50]), preset=st.integers(0, 2))
-def test_discrete_variables(th0, th1, tau, L, preset):
+       L=st.sampled_from([1, 2, 50]), preset=st.integers(0, 2),
+       section=st.sampled_from(["3 · The temperature trade-off", "4 · Descent race: does the bias matter?",
+                                "5 · Gumbel-max and Gumbel-softmax, made visible"]))
+def test_discrete_variables(th0, th1, tau, L, preset, section):
     from core.discrete import DISCRETE_PRESETS
     check(open_page("pages/6_Discrete_Variables.py", preset=list(DISCRETE_PRESETS)[preset], th0=str(th0),
-                    th1=str(th1), tau=str(tau), L=str(L)))
+                    th1=str(th1), tau=str(tau), L=str(L), section=section))
 
 
 @SETTINGS

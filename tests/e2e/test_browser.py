@@ -168,3 +168,16 @@ def test_vae_trains_in_the_browser(server, page):
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     no_exception(page)
     screenshot(page, "vae_trained")
+
+
+def test_a_click_during_the_first_run_keeps_widgets_and_numbers_in_step(server, page):
+    """The discrete page's logits live in session state. A tab clicked while the page is
+    still loading once left the sliders showing their minimum (-4.00) and the radio θ0,
+    while the page computed with θ = (0, 0.3) for θ1."""
+    page.goto(server.url + "/Discrete_Variables")
+    page.get_by_role("tab", name="4 · Descent race").click()  # as soon as it exists, mid-run
+    wait_idle(page)
+    no_exception(page)
+    assert page.locator("[data-testid=stSliderThumbValue]").all_inner_texts()[:2] == ["0.00", "0.30"]
+    assert page.locator("[data-testid=stRadio] input:checked").first.get_attribute("value") == "1"
+    assert page.get_by_text("π = softmax(θ) = (0.426, 0.574)").count() == 1
