@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import random
 import statistics
@@ -53,12 +52,6 @@ def rss_mb(pid: int, field: str = "VmRSS:") -> float:
         if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _array(value) -> np.ndarray:
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
 
 
 class Client:
@@ -134,7 +127,7 @@ def expected_pathwise_density(mu: float, seed: int) -> np.ndarray:
     """What the Lab's μ-histogram shows for the pathwise estimator at the defaults (L 10, 2000 replicates)."""
     results = core.estimate(FORMULA, mu, 1.0, L=10, reps=2000, seed=seed, estimators=list(core.ESTIMATORS))
     fig = estimate_histograms(results, "mu", core.exact_gradient(FORMULA, mu, 1.0)[0])
-    return np.asarray(fig.data[0].customdata)
+    return np.asarray(fig.data[0].meta["density"])
 
 
 async def student(client: Client, seed: int, mu0: float, moves: int, latencies: list[float],
@@ -145,7 +138,7 @@ async def student(client: Client, seed: int, mu0: float, moves: int, latencies: 
         mu = round(mu + 0.05, 2)
         latencies.append(await client.move("mu", mu))
         if check and i == moves - 1:
-            got = _array(client.charts["hist_mu"]["data"][0]["customdata"])
+            got = np.asarray(client.charts["hist_mu"]["data"][0]["meta"]["density"])
             want = await asyncio.to_thread(expected_pathwise_density, mu, seed)
             assert np.allclose(got, want), f"session with seed {seed} got another session's histogram"
     assert not client.exceptions, client.exceptions

@@ -39,7 +39,7 @@ PAGES = {
 }
 SIGNATURE_JS = """() => { const p = document.querySelector('.js-plotly-plot');
   if (!p || !p._fullData) return null;
-  return JSON.stringify(p._fullData.filter(t => t.type === 'bar').map(t => Array.from(t.y).slice(0, 60))); }"""
+  return JSON.stringify(p._fullData.filter(t => t.type === 'bar' || t.fill === 'toself').map(t => Array.from(t.y).slice(0, 130))); }"""
 
 
 def rerun_times() -> dict[str, float]:

@@ -179,13 +179,11 @@ def lab() -> None:
                 "estimator stays within about ±3; a biased one grows with the number of replicates. "
                 "**SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one parameter."
             )
-            col_tmu, col_tsigma = st.columns(2)
-            with col_tmu:
-                st.markdown("**∂/∂μ**")
+            tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])  # both cheap: not lazy
+            with tab_mu:
                 st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True,
                              width="stretch")
-            with col_tsigma:
-                st.markdown("**∂/∂log σ**" if log_sigma else "**∂/∂σ**")
+            with tab_sigma:
                 st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference, objective.continuous),
                              hide_index=True, width="stretch")
     if by_L.open:

@@ -43,9 +43,10 @@ def test_default_page_renders_histograms_and_tables_not_the_closed_tab():
     figs = charts(at)
     assert len(figs) == 2  # two histogram panels; the variance-vs-L tab is lazy and closed
     hist_mu = figs[0]
-    bars = [t for t in hist_mu["data"] if t["type"] == "bar"]
-    assert len(bars) == len(core.ESTIMATORS)
-    assert all(array(b["x"]).size == 60 for b in bars)  # pre-binned on the server, not raw samples
+    rows = [t for t in hist_mu["data"] if t.get("fill") == "toself"]
+    assert len(rows) == len(core.ESTIMATORS)
+    # Pre-binned on the server, not raw samples: 60 bins, drawn as a 122-corner outline.
+    assert all(len(r["meta"]["density"]) == 60 and array(r["x"]).size == 122 for r in rows)
     assert len(table(at)) == len(core.ESTIMATORS)
 
 

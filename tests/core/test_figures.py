@@ -17,34 +17,43 @@ def _rows():
             ("c", "#222222", rng.normal(-1.0, 2.0, 5000))]
 
 
+def _outlines(fig):
+    return [t for t in fig.data if t.fill == "toself"]
+
+
 def test_ridgeline_rows_are_stacked_top_down_inside_their_own_band():
     series = _rows()
     fig = labelled_histograms(series, exact=0.5, xlabel="x")
-    bars = [t for t in fig.data if t.type == "bar"]
-    assert [b.name for b in bars] == ["a", "b", "c"]
-    for row, bar in enumerate(bars):
+    rows = _outlines(fig)
+    assert [r.name for r in rows] == ["a", "b", "c"]
+    for row, outline in enumerate(rows):
         base = len(series) - 1 - row  # first series on top
-        assert bar.base == base
-        heights = np.asarray(bar.y)
-        assert heights.min() >= 0 and heights.max() == pytest.approx(0.8)  # tallest bar fills 80 % of the band
+        y = np.asarray(outline.y)
+        assert y[0] == y[-1] == base  # the polygon starts and ends on its baseline
+        assert y.min() >= base and y.max() == pytest.approx(base + 0.8)  # tallest bin fills 80 % of the band
     assert fig.layout.yaxis.range == (0, len(series))
     (line,) = fig.layout.shapes  # one dashed exact line across every row
     assert line.x0 == line.x1 == 0.5 and (line.y0, line.y1) == (0, len(series))
 
 
-def test_hover_and_csv_carry_true_densities_not_drawn_heights():
+def test_outline_is_the_histogram_and_hover_and_csv_carry_true_densities():
     series = _rows()
     fig = labelled_histograms(series, exact=0.0, xlabel="x")
-    bars = [t for t in fig.data if t.type == "bar"]
     table = list(csv.DictReader(io.StringIO(figure_csv(fig))))
-    for (label, _, values), bar in zip(series, bars):
-        density = np.asarray(bar.customdata)
-        width = float(bar.width)
-        lo, hi = fig.layout.xaxis.range
-        inside = np.mean((values >= lo) & (values <= hi))
-        assert density.sum() * width == pytest.approx(inside, abs=1e-12)  # a density, normalised by all values
-        written = np.array([float(r["y"]) for r in table if r["trace"] == label])
-        np.testing.assert_allclose(written, density)
+    lo, hi = fig.layout.xaxis.range
+    for row, ((label, _, values), outline) in enumerate(zip(series, _outlines(fig))):
+        centres, density = np.asarray(outline.meta["bin_centres"]), np.asarray(outline.meta["density"])
+        width = centres[1] - centres[0]
+        counts, _ = np.histogram(values, bins=len(centres), range=(lo, hi))
+        np.testing.assert_allclose(density, counts / (values.size * width))  # a density, normalised by all values
+        # The outline's tops are the densities, rescaled into the row; hover shows the true ones.
+        base = len(series) - 1 - row
+        tops = np.asarray(outline.y)[1:-1:2] - base
+        np.testing.assert_allclose(tops, density * 0.8 / density.max(), atol=1e-12)
+        np.testing.assert_allclose(np.asarray(outline.customdata)[1:-1:2], density)
+        written = [r for r in table if r["trace"] == label]
+        np.testing.assert_allclose([float(r["x"]) for r in written], centres)
+        np.testing.assert_allclose([float(r["y"]) for r in written], density)
         # N(m, s²) peaks at 1/(s√(2π)): the densities are on the estimate's own scale.
         s = np.std(values)
         assert density.max() == pytest.approx(1 / (s * np.sqrt(2 * np.pi)), rel=0.15)
@@ -53,7 +62,7 @@ def test_hover_and_csv_carry_true_densities_not_drawn_heights():
 def test_mean_marker_sits_at_the_sample_mean_in_its_row():
     series = _rows()
     fig = labelled_histograms(series, exact=0.0, xlabel="x")
-    markers = [t for t in fig.data if t.type == "scatter"]
+    markers = [t for t in fig.data if t.mode == "markers"]
     assert len(markers) == len(series)
     for row, ((_, _, values), marker) in enumerate(zip(series, markers)):
         assert marker.x[0] == pytest.approx(values.mean())

@@ -99,14 +99,14 @@ def test_copy_link_gives_the_url_with_every_setting(server, browser):
 SIGNATURE_JS = """() => {
   const p = document.querySelector('.js-plotly-plot');
   if (!p || !p._fullData) return null;
-  const bars = p._fullData.filter(t => t.type === 'bar').map(t => Array.from(t.y).slice(0, 60));
+  const bars = p._fullData.filter(t => t.fill === 'toself').map(t => Array.from(t.y).slice(0, 130));
   const title = Array.from(p.querySelectorAll('.xtitle')).map(e => e.textContent).join('|');
   return JSON.stringify([title, bars]);
 }"""
 
 
 def _bar_signature(page) -> str:
-    """The first histogram's bar heights and axis title, as the browser has drawn them."""
+    """The first histogram's outlines and axis title, as the browser has drawn them."""
     page.wait_for_function(SIGNATURE_JS, timeout=30_000)
     return page.evaluate(SIGNATURE_JS)
 
