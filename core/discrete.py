@@ -73,12 +73,18 @@ def _f_values(objective, values: torch.Tensor) -> torch.Tensor:
         return objective(values)
 
 
-def _f_derivatives(objective, values: torch.Tensor) -> torch.Tensor:
-    """f'(v) at each category's value, by autograd (the same derivative a network would see)."""
-    v = values.clone().requires_grad_(True)
+def _f_derivatives(objective, x: torch.Tensor) -> torch.Tensor:
+    """f'(x) elementwise, by autograd (the same derivative a network would see)."""
+    leaf = x.detach().clone().requires_grad_(True)
     with np.errstate(all="ignore"):
-        objective(v).sum().backward()
-    return v.grad
+        objective(leaf).sum().backward()
+    return leaf.grad
+
+
+def _softmax_jvp(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """s_i (v_i − s·v) along the last axis: the gradient of s·v with respect to the logits
+    of a softmax s (at temperature 1)."""
+    return s * (v - (s * v).sum(dim=-1, keepdim=True))
 
 
 def exact_discrete_value(objective, logits, values) -> float:
@@ -103,20 +109,6 @@ def exact_discrete_gradient(objective, logits, values) -> np.ndarray:
 def _gumbel(shape, gen: torch.Generator) -> torch.Tensor:
     u = torch.rand(shape, generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0 - 1e-16)
     return -torch.log(-torch.log(u))
-
-
-def _relaxed(objective, theta_leaf: torch.Tensor, gumbels: torch.Tensor, v: torch.Tensor, tau: float,
-             hard: bool) -> torch.Tensor:
-    """(reps,) mean over L of f(x) with x from the (straight-through) Gumbel-softmax sample."""
-    logits = theta_leaf[:, None, :] + gumbels  # (reps, L, K)
-    soft = torch.softmax(logits / tau, dim=-1)  # log-sum-exp inside: safe for tiny τ
-    if hard:
-        index = logits.argmax(dim=-1, keepdim=True)
-        one_hot = torch.zeros_like(soft).scatter_(-1, index, 1.0)
-        y = one_hot - soft.detach() + soft
-    else:
-        y = soft
-    return objective(y @ v).mean(dim=1)
 
 
 def _conditional_gumbels(theta: torch.Tensor, k: torch.Tensor, m: int, gen: torch.Generator) -> torch.Tensor:
@@ -160,18 +152,22 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
         if "score_loo" in names:
             baseline = (f.sum(dim=1, keepdim=True) - f) / (L - 1)
             out["score_loo"] = ((f - baseline)[..., None] * grad_log).mean(dim=1)
+    # The straight-through and Gumbel estimators differentiate f(y @ v) through a softmax.
+    # Their Jacobians are written out rather than taped (the same numbers autograd gives;
+    # tests/core/test_discrete.py checks on the same draws): for s = softmax(z / t),
+    # ∂(s·v)/∂z_i = s_i (v_i − s·v) / t.
+    if {"straight_through", "st_gumbel_softmax", "gumbel_rao"} & set(names):
+        f_prime_k = _f_derivatives(objective, v)[k]  # f' at the sampled category's value, (reps, L)
     if "straight_through" in names:
-        theta_leaf = theta.clone().requires_grad_(True)
-        p = torch.softmax(theta_leaf, -1)[:, None, :]  # (reps, 1, K)
-        one_hot = torch.nn.functional.one_hot(k, K).to(torch.float64)
-        y = one_hot - p.detach() + p  # forward: the sample; backward: ∂π/∂θ
-        objective(y @ v).mean(dim=1).sum().backward()
-        out["straight_through"] = theta_leaf.grad
-    for name, hard in (("gumbel_softmax", False), ("st_gumbel_softmax", True)):
-        if name in names:
-            theta_leaf = theta.clone().requires_grad_(True)
-            _relaxed(objective, theta_leaf, gumbels, v, tau, hard).sum().backward()
-            out[name] = theta_leaf.grad
+        # Forward: the sample v_k; backward: ∂π/∂θ, the same for every draw of a replicate.
+        out["straight_through"] = f_prime_k.mean(dim=1)[:, None] * _softmax_jvp(pi, v)
+    if "gumbel_softmax" in names or "st_gumbel_softmax" in names:
+        soft = torch.softmax((theta[:, None, :] + gumbels) / tau, dim=-1)  # log-sum-exp inside: safe for tiny τ
+        jvp = _softmax_jvp(soft, v) / tau  # (reps, L, K)
+        if "gumbel_softmax" in names:  # forward: the soft sample, x = s·v
+            out["gumbel_softmax"] = (_f_derivatives(objective, soft @ v)[..., None] * jvp).mean(dim=1)
+        if "st_gumbel_softmax" in names:  # forward: the one-hot sample, x = v_k
+            out["st_gumbel_softmax"] = (f_prime_k[..., None] * jvp).mean(dim=1)
     if "gumbel_rao" in names:
         # Straight-through Gumbel-softmax with the soft sample averaged over m Gumbel vectors
         # drawn conditionally on the category k: forward y = one_hot(k), backward through
@@ -182,10 +178,8 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
         # the same numbers autograd gives (tests/core/test_discrete.py checks), without a
         # graph over (reps, L, m, K) tensors.
         cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)  # (reps, L, m, K)
-        s = torch.softmax(cond / tau, dim=-1)
-        sv = (s * v).sum(dim=-1, keepdim=True)
-        jvp = (s * (v - sv)).mean(dim=2) / tau  # (reps, L, K)
-        out["gumbel_rao"] = (_f_derivatives(objective, v)[k][..., None] * jvp).mean(dim=1)
+        jvp = _softmax_jvp(torch.softmax(cond / tau, dim=-1), v).mean(dim=2) / tau  # (reps, L, K)
+        out["gumbel_rao"] = (f_prime_k[..., None] * jvp).mean(dim=1)
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
         u = torch.rand((reps, L), generator=gen_arm, dtype=torch.float64)

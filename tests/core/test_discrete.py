@@ -166,23 +166,53 @@ def test_binary_only_estimators_refuse_three_categories():
         estimate_discrete("x", (0.0, 0.1, 0.2), (0.0, 1.0, 2.0), L=2, reps=2, estimators=["arm"])
 
 
-@pytest.mark.parametrize("tau", [0.1, 1.0, 5.0])
-def test_gumbel_rao_closed_form_jacobian_matches_autograd_on_the_same_draws(tau):
-    """The Gumbel-Rao estimator writes out the softmax Jacobian; autograd on the same draws agrees."""
+def _autograd_reference(formula, values, logits, reps, L, seed, tau):
+    """ST, Gumbel-softmax, ST Gumbel-softmax and Gumbel-Rao taped by autograd on the draws
+    estimate_discrete makes for the same seed (its streams, in its order)."""
     from core.discrete import GUMBEL_RAO_SAMPLES, _conditional_gumbels, _generators, _gumbel
     from core.objective import parse_objective
 
-    formula, values, logits = "exp(x)*sin(2*x)", (0.0, 1.0, 2.5, -1.0), (0.1, -0.3, 0.7, 0.0)
-    reps, L, K, seed = 300, 4, 4, 11
     objective = parse_objective(formula)
+    K = len(values)
     v = torch.tensor(values, dtype=torch.float64)
     theta = torch.tensor(logits, dtype=torch.float64).expand(reps, K).clone()
     gen, gen_rao, _ = _generators(seed)
-    k = (theta[:, None, :] + _gumbel((reps, L, K), gen)).argmax(dim=-1)
-    cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)
-    leaf = theta.clone().requires_grad_(True)
-    soft = torch.softmax((cond - theta[:, None, None, :] + leaf[:, None, None, :]) / tau, dim=-1).mean(dim=2)
+    gumbels = _gumbel((reps, L, K), gen)
+    k = (theta[:, None, :] + gumbels).argmax(dim=-1)
     one_hot = torch.nn.functional.one_hot(k, K).to(torch.float64)
-    objective((one_hot - soft.detach() + soft) @ v).mean(dim=1).sum().backward()
-    got = estimate_discrete(formula, logits, values, L=L, reps=reps, seed=seed, tau=tau, estimators=["gumbel_rao"])
-    np.testing.assert_allclose(got["gumbel_rao"], leaf.grad.numpy(), rtol=1e-12, atol=1e-12)
+    cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)
+
+    def taped(soft_of):
+        leaf = theta.clone().requires_grad_(True)
+        y = soft_of(leaf)
+        objective(y @ v).mean(dim=1).sum().backward()
+        return leaf.grad.numpy()
+
+    def soft(leaf):
+        return torch.softmax((leaf[:, None, :] + gumbels) / tau, dim=-1)
+
+    def straight(s):
+        return one_hot - s.detach() + s
+
+    return {
+        "straight_through": taped(lambda leaf: straight(torch.softmax(leaf, -1)[:, None, :])),
+        "gumbel_softmax": taped(soft),
+        "st_gumbel_softmax": taped(lambda leaf: straight(soft(leaf))),
+        "gumbel_rao": taped(lambda leaf: straight(torch.softmax(
+            (cond - theta[:, None, None, :] + leaf[:, None, None, :]) / tau, dim=-1).mean(dim=2))),
+    }
+
+
+@pytest.mark.parametrize("tau", [0.01, 0.1, 1.0, 5.0])
+@pytest.mark.parametrize("case", [("exp(x)*sin(2*x)", (0.0, 1.0, 2.5, -1.0), (0.1, -0.3, 0.7, 0.0)),
+                                  ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)),
+                                  ("abs(x - 0.5)", (0.0, 1.0, 2.0), (0.0, 0.1, -0.2))])
+def test_written_out_softmax_jacobians_match_autograd_on_the_same_draws(case, tau):
+    """Straight-through and the Gumbel estimators write out the softmax Jacobian instead of
+    taping it; autograd through the same draws gives the same estimates."""
+    formula, values, logits = case
+    reps, L, seed = 300, 4, 11
+    want = _autograd_reference(formula, values, logits, reps, L, seed, tau)
+    got = estimate_discrete(formula, logits, values, L=L, reps=reps, seed=seed, tau=tau, estimators=list(want))
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-10, atol=1e-12, err_msg=name)
