@@ -79,6 +79,40 @@ LAST_REDRAW_JS = """before => {
 }""" % SIGNATURE_JS
 
 
+WORST = {
+    # the heaviest settings each control allows, on the heaviest pages (one slider move after)
+    "Estimator Lab, L 1000 × 10000 reps (capped)": ("pages/1_Estimator_Lab.py", dict(L="1000", reps="10000"), "mu", 0.55),
+    "Estimator Lab, same, variance tab, formula with a jump": (
+        "pages/1_Estimator_Lab.py", dict(L="1000", reps="10000", view="Variance against L", f="custom formula",
+                                         expr="sin(x)*exp(-x**2)+abs(x-1)+(x>0.3)"), "mu", 0.55),
+    "Discrete, L 50 × 5000 reps, τ tab": ("pages/6_Discrete_Variables.py", dict(L="50", reps="5000"), "th1", 0.4),
+    "Discrete, L 50 × 5000 reps, race tab": (
+        "pages/6_Discrete_Variables.py", dict(L="50", reps="5000", section="4 · Descent race: does the bias matter?"),
+        "th1", 0.4),
+    "Variance landscape, sweep over σ": ("pages/4_Variance_Landscape.py", dict(sweep="sigma"), "mu", 1.1),
+}
+
+
+def worst_case_times() -> dict[str, float]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    out = {}
+    for name, (script, query, key, value) in WORST.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.switch_page(script)
+        for k, v in query.items():
+            at.query_params[k] = v
+        at.run()
+        at.slider(key=key).set_value(value)
+        t0 = time.perf_counter()
+        at.run()
+        out[name] = time.perf_counter() - t0
+        assert not at.exception, (name, [e.message for e in at.exception])
+    st.cache_data.clear()
+    return out
+
+
 def redraw_ms(page, url: str, moves: int = 8) -> tuple[float, float]:
     """Median over ``moves`` key presses on the μ slider of (key press → the first histogram
     redrawn, key press → last redraw: that histogram changed, the script finished and no
@@ -122,6 +156,10 @@ def main() -> None:
     print("1. server time of one rerun after a slider move (AppTest, s)")
     for name, seconds in rerun_times().items():
         print(f"   {name:34s} {seconds:6.3f}")
+
+    print("\n   worst allowed settings (goal: under 1 s)")
+    for name, seconds in worst_case_times().items():
+        print(f"   {name:56s} {seconds:6.3f}")
 
     t_start = time.perf_counter()
     server = Server()

@@ -66,6 +66,8 @@ def test_lazy_tabs_draw_only_the_open_section():
     for lr in (0.1, 3.0):
         at.select_slider(key="lr").set_value(lr).run()
         assert not at.exception
+    at = run(section="4 · Descent race: does the bias matter?", L="50")
+    assert any("L is capped at 10" in c.value for c in at.caption)  # said, not silently changed
     at = run(section="5 · Gumbel-max and Gumbel-softmax, made visible")
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "gmax", "soft"]
     assert not at.exception
