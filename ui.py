@@ -17,7 +17,13 @@ from core.presets import CUSTOM, PRESETS, formula_for
 
 L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
 REPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000]
-MAX_LIVE_SAMPLES = 500_000  # reps × L per rerun: keeps one update well under a second
+# reps × L per rerun. Measured (bench/bench_estimators.py, one torch thread): all 8 Gaussian
+# estimators on 250,000 samples take ~140 ms and ~75 MB at their peak (500,000: ~270 ms,
+# ~145 MB), and several students may hit the cap at once on a 690 MB Community Cloud app.
+MAX_LIVE_SAMPLES = 250_000
+# The discrete page's estimators (Gumbel-Rao draws 8 conditional Gumbel vectors per sample)
+# took ~1.1 s for K = 6 at 250,000 samples; 100,000 keeps the worst setting near 0.4 s.
+DISCRETE_LIVE_SAMPLES = 100_000
 SIGMA_MIN, SIGMA_MAX = 0.05, 3.0
 MU_MIN, MU_MAX = -3.0, 3.0
 CACHE_ENTRIES = 48
@@ -191,11 +197,11 @@ def sample_size_controls(key_prefix: str = "") -> tuple[int, int]:
     return int(L), int(reps)
 
 
-def capped_reps(L: int, reps: int) -> tuple[int, bool]:
+def capped_reps(L: int, reps: int, budget: int = MAX_LIVE_SAMPLES) -> tuple[int, bool]:
     """Reps reduced so reps × L stays within the live budget; True if reduced."""
-    if L * reps <= MAX_LIVE_SAMPLES:
+    if L * reps <= budget:
         return reps, False
-    return max(MAX_LIVE_SAMPLES // L, 1), True
+    return max(budget // L, 1), True
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -39,6 +39,7 @@ __all__ = ["DISCRETE_ESTIMATORS", "exact_discrete_gradient", "estimate_discrete"
 
 MAX_DISCRETE_SAMPLES = 2_000_000  # reps × L
 GUMBEL_RAO_SAMPLES = 8
+GUMBEL_RAO_BLOCK = 1 << 20  # conditional Gumbel entries held at once (8 MB per array)
 
 DISCRETE_ESTIMATORS: dict[str, tuple[str, bool]] = {
     # name: (label, unbiased?)
@@ -177,9 +178,17 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
         #     ĝ_i = (1/L) Σ_l f'(v_k) (1/m) Σ_m s_i (v_i − s·v) / τ,
         # the same numbers autograd gives (tests/core/test_discrete.py checks), without a
         # graph over (reps, L, m, K) tensors.
-        cond = _conditional_gumbels(theta, k, GUMBEL_RAO_SAMPLES, gen_rao)  # (reps, L, m, K)
-        jvp = _softmax_jvp(torch.softmax(cond / tau, dim=-1), v).mean(dim=2) / tau  # (reps, L, K)
-        out["gumbel_rao"] = (f_prime_k[..., None] * jvp).mean(dim=1)
+        # The (rows, L, m, K) conditional draws are the biggest arrays on any page: take them
+        # a block of replicates at a time so memory stays bounded (the generator gives the
+        # same numbers in blocks as in one call).
+        rows = max(1, GUMBEL_RAO_BLOCK // (L * GUMBEL_RAO_SAMPLES * K))
+        parts = []
+        for start in range(0, reps, rows):
+            block = slice(start, start + rows)
+            cond = _conditional_gumbels(theta[block], k[block], GUMBEL_RAO_SAMPLES, gen_rao)  # (rows, L, m, K)
+            jvp = _softmax_jvp(torch.softmax(cond / tau, dim=-1), v).mean(dim=2) / tau  # (rows, L, K)
+            parts.append((f_prime_k[block][..., None] * jvp).mean(dim=1))
+        out["gumbel_rao"] = torch.cat(parts)
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (reps, 1)
         u = torch.rand((reps, L), generator=gen_arm, dtype=torch.float64)

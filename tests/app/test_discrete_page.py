@@ -71,3 +71,10 @@ def test_lazy_tabs_draw_only_the_open_section():
     at = run(section="5 · Gumbel-max and Gumbel-softmax, made visible")
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "gmax", "soft"]
     assert not at.exception
+
+
+def test_samples_are_capped_with_a_message():
+    at = run(L="50", reps="5000")
+    assert not at.exception
+    assert any("capped at 100,000" in i.value and "2,000 replicates" in i.value for i in at.info)
+    assert "2,000 replicates of L = 50" in " ".join(c.value for c in at.caption)

@@ -103,7 +103,8 @@ def test_L_equal_one_explains_leave_one_out():
 def test_large_L_caps_replicates_with_a_note():
     at = run(L="1000", reps="10000")
     assert_clean(at)
-    assert any("capped" in i.value for i in at.info)
+    assert any("capped at 250,000" in i.value and "250 replicates" in i.value for i in at.info)
+    assert "250 replicates of L = 1000" in " ".join(c.value for c in at.caption)
 
 
 def test_resample_moves_the_seed_and_changes_the_numbers():
