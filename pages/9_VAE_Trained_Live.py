@@ -26,6 +26,9 @@ st.latex(r"\widetilde{\mathcal L}(x)=\frac1L\sum_{l=1}^{L}\log p(x\mid z^{(l)})-
          r"\qquad z^{(l)}=\mu(x)+e^{\frac12\log\sigma^2(x)}\epsilon^{(l)}")
 
 MAX_RUNS = 12
+# Measured through the running app on an idle 2-core machine (bench/bench_concurrency.py's
+# client): 3 runs × 600 steps in 6.2 s, 3 × 1500 in 12.2 s, i.e. 2.7–3.5 ms a step.
+SECONDS_PER_STEP = 0.0035
 
 with st.expander("Reproduce the sampling layer and both encoder gradients in PyTorch"):
     st.code(vae_snippet(), language="python")
@@ -92,8 +95,9 @@ if missing:
     col_train, col_stop = st.columns([1, 4])
     go = col_train.button("Train", type="primary", icon=":material/play_arrow:", key="train")
     col_stop.caption(f"{len(missing)} run(s) to train ({', '.join(VAE_ESTIMATORS[e] for e in missing)}); about "
-                     f"{steps * 0.0045:.1f} s each on 2 CPU cores. Trained runs are kept for everyone, so a class "
-                     "demo replays instantly. Stop (or any other control) interrupts a run; nothing half-trained is kept.")
+                     f"{steps * SECONDS_PER_STEP:.1f} s each on an idle 2-core server (one training runs at a time; "
+                     "others queue). Trained runs are kept for everyone, so a class demo replays instantly. Stop (or any "
+                     "other control) interrupts a run; nothing half-trained is kept.")
     if go:
         # Any click reruns the page, which interrupts this run: that is what Stop does.
         st.button("Stop", icon=":material/stop:", key="stop")
