@@ -42,16 +42,10 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 import core  # noqa: E402
 from core.figures import estimate_histograms  # noqa: E402
+from bench.bench_server import rss_mb  # noqa: E402
 from tests.e2e.conftest import Server  # noqa: E402
 
 FORMULA = "cos(3*x)"  # the Lab's default objective
-
-
-def rss_mb(pid: int, field: str = "VmRSS:") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Client:
@@ -152,16 +146,16 @@ async def open_lab(server: Server, seed: int, mu: float) -> Client:
 
 async def crowd(server: Server, n: int, moves: int) -> dict:
     rng = random.Random(n)
-    before = rss_mb(server.proc.pid)
+    before = rss_mb(server.proc.pid, "VmRSS:")
     clients = []
     for i in range(n):  # students arrive over a few seconds, not in one instant
         clients.append(await open_lab(server, seed=1000 + i, mu=round(-2.0 + 0.1 * (i % 30), 2)))
     latencies: list[float] = []
-    peak = [rss_mb(server.proc.pid)]
+    peak = [rss_mb(server.proc.pid, "VmRSS:")]
 
     async def sample_memory():
         while True:
-            peak.append(rss_mb(server.proc.pid))
+            peak.append(rss_mb(server.proc.pid, "VmRSS:"))
             await asyncio.sleep(0.2)
 
     sampler = asyncio.create_task(sample_memory())
@@ -175,7 +169,7 @@ async def crowd(server: Server, n: int, moves: int) -> dict:
     await asyncio.sleep(5)
     return {"n": n, "moves": len(latencies), "p50": statistics.median(latencies),
             "p95": float(np.percentile(latencies, 95)), "max": max(latencies), "wall": wall,
-            "rss_before": before, "rss_peak": max(peak), "rss_after": rss_mb(server.proc.pid)}
+            "rss_before": before, "rss_peak": max(peak), "rss_after": rss_mb(server.proc.pid, "VmRSS:")}
 
 
 async def vae_stall(server: Server, n_others: int, moves: int) -> dict:

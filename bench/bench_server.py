@@ -56,18 +56,20 @@ def rerun_times() -> dict[str, float]:
             at.run()
             at.button(key="train").click()
         at.run()
-        at.slider(key=key).set_value(value)
-        t0 = time.perf_counter()
-        at.run()
-        out[name] = time.perf_counter() - t0
+        out[name] = slider_move_seconds(at, key, value)
         assert not at.exception, (name, [e.message for e in at.exception])
     at = AppTest.from_file(str(ROOT / "bench" / "trivial_app.py"), default_timeout=60).run()
-    at.slider(key="mu").set_value(0.7)
-    t0 = time.perf_counter()
-    at.run()
-    out["(trivial one-slider page)"] = time.perf_counter() - t0
+    out["(trivial one-slider page)"] = slider_move_seconds(at, "mu", 0.7)
     st.cache_data.clear()
     return out
+
+
+def slider_move_seconds(at, key: str, value: float) -> float:
+    """Server time of the rerun after moving slider ``key`` of an AppTest page to ``value``."""
+    at.slider(key=key).set_value(value)
+    t0 = time.perf_counter()
+    at.run()
+    return time.perf_counter() - t0
 
 
 LAST_REDRAW_JS = """before => {
@@ -107,10 +109,7 @@ def worst_case_times() -> dict[str, float]:
         for k, v in query.items():
             at.query_params[k] = v
         at.run()
-        at.slider(key=key).set_value(value)
-        t0 = time.perf_counter()
-        at.run()
-        out[name] = time.perf_counter() - t0
+        out[name] = slider_move_seconds(at, key, value)
         assert not at.exception, (name, [e.message for e in at.exception])
     st.cache_data.clear()
     return out
@@ -144,9 +143,10 @@ def redraw_ms(page, url: str, moves: int = 8) -> tuple[float, float]:
     return statistics.median(first), statistics.median(last)
 
 
-def peak_rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmHWM:") -> float:
+    """A memory figure of process ``pid`` from /proc (VmHWM: peak RSS; VmRSS: current), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -202,7 +202,7 @@ def main() -> None:
                         page.get_by_text("Does the estimator matter?").wait_for(timeout=300_000)
                         wait_idle(page)
             browser.close()
-        print(f"\n4. peak memory of the server after visiting all {len(PAGES)} pages: {peak_rss_mb(server.proc.pid):.0f} MB "
+        print(f"\n4. peak memory of the server after visiting all {len(PAGES)} pages: {rss_mb(server.proc.pid):.0f} MB "
               "(Community Cloud's smallest limit: 690 MB)")
     finally:
         server.stop()
