@@ -178,14 +178,13 @@ def page() -> None:
                      "bias / SE": ui.fmt(s.z, 3), "variance": ui.fmt(s.variance), "SNR": ui.fmt(s.snr, 3)})
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
+    st_mean, _ = straight_through_moments(text, list(logits), list(values))
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
-        st_mean_all, _ = straight_through_moments(text, list(logits), list(values))
         st.code(discrete_snippet(text, logits, values, seed=seed)
                 + f"# exact gradient: {np.round(exact, 6).tolist()}; straight-through's expectation: "
-                f"{np.round(st_mean_all, 6).tolist()}", language="python")
+                f"{np.round(st_mean, 6).tolist()}", language="python")
 
     st.subheader("2 · Straight-through can point the wrong way")
-    st_mean, _ = straight_through_moments(text, list(logits), list(values))
     wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]
     c1, c2 = st.columns(2)
     c1.metric(f"exact ∂E[f]/∂θ{j}", f"{exact[j]:.4g}")
