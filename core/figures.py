@@ -62,9 +62,10 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
     Drawn as a ridgeline on a single pair of axes: row i (from the top) occupies
     y ∈ [n−1−i, n−i] and its histogram, scaled to 80 % of the row, is one filled step
     polygon. The true densities ride along: per corner in ``customdata`` (hover) and per
-    bin in ``meta`` (``bin_centres``, ``density``; the CSV). One pair of axes and one SVG
-    path per row, instead of a y-axis per row and a rectangle per bin, make a live
-    redraw in the browser about three times cheaper.
+    bin in ``meta`` (``bin_centres``, ``density``; the CSV). Measured on the Estimator Lab
+    (bench/bench_server.py): one pair of axes instead of a y-axis per row took a browser
+    redraw from ~1.0 s to ~0.5 s, and one SVG path per row instead of a rectangle per bin
+    from ~540 ms to ~400–500 ms.
     """
     lo, hi = nice_range([v for _, _, v in series], [exact])
     n_rows = len(series)
