@@ -22,13 +22,13 @@ REPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000]
 # ~145 MB), and several students may hit the cap at once on a 690 MB Community Cloud app.
 MAX_LIVE_SAMPLES = 250_000
 # The discrete page's estimators (Gumbel-Rao draws 8 conditional Gumbel vectors per sample)
-# took ~1.1 s for K = 6 at 250,000 samples; 100,000 keeps the worst setting near 0.4 s.
+# took ~1.1 s for K = 6 at 250,000 samples; at 100,000 they take ~0.4 s.
 DISCRETE_LIVE_SAMPLES = 100_000
 SIGMA_MIN, SIGMA_MAX = 0.05, 3.0
 MU_MIN, MU_MAX = -3.0, 3.0
 CACHE_ENTRIES = 48
 
-# One thread per torch op. The app's arrays are small (≤ 5·10⁵ samples), so intra-op
+# One thread per torch op. The app's arrays are small (≤ 2.5·10⁵ samples), so intra-op
 # parallelism gains little, while its OpenMP workers spin on the same two cores that the
 # server's event loop, numpy and other sessions need: with the default (2 threads) one
 # Estimator Lab rerun under `streamlit run` took 0.7–1.0 s, with 1 thread 0.26–0.36 s.
@@ -197,11 +197,13 @@ def sample_size_controls(key_prefix: str = "") -> tuple[int, int]:
     return int(L), int(reps)
 
 
-def capped_reps(L: int, reps: int, budget: int = MAX_LIVE_SAMPLES) -> tuple[int, bool]:
-    """Reps reduced so reps × L stays within the live budget; True if reduced."""
+def live_reps(L: int, reps: int, budget: int = MAX_LIVE_SAMPLES) -> int:
+    """Reps reduced so reps × L stays within the live budget, saying so on the page when it bites."""
     if L * reps <= budget:
-        return reps, False
-    return max(budget // L, 1), True
+        return reps
+    used = max(budget // L, 1)
+    st.info(f"To stay live, L × replicates is capped at {budget:,}: using {used:,} replicates.")
+    return used
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

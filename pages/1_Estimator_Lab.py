@@ -105,9 +105,7 @@ def lab() -> None:
         st.info("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
     if not usable:
         return
-    reps_used, reduced = ui.capped_reps(L, reps)
-    if reduced:
-        st.info(f"To stay live, L × replicates is capped at {ui.MAX_LIVE_SAMPLES:,}: using {reps_used:,} replicates.")
+    reps_used = ui.live_reps(L, reps)
 
     exact = ui.cached_exact(objective.text, mu, sigma)
     g_mu, g_sigma = exact["gradient"]

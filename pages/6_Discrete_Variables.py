@@ -158,10 +158,7 @@ def page() -> None:
     _hold("j", K - 1)
     j = st.radio("Show the gradient with respect to", list(range(K)), horizontal=True,
                  format_func=lambda i: f"θ{i}", key="j", bind="query-params")
-    reps, reduced = ui.capped_reps(L, reps, ui.DISCRETE_LIVE_SAMPLES)
-    if reduced:
-        st.info(f"To stay live, L × replicates is capped at {ui.DISCRETE_LIVE_SAMPLES:,} here: using {reps:,} "
-                "replicates.")
+    reps = ui.live_reps(L, reps, ui.DISCRETE_LIVE_SAMPLES)
     res = estimates(text, logits, values, L, reps, seed, tau)
     if not all(np.isfinite(a).all() for a in res.values()):
         st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
