@@ -172,12 +172,7 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
     if "gumbel_rao" in names:
         # Straight-through Gumbel-softmax with the soft sample averaged over m Gumbel vectors
         # drawn conditionally on the category k: forward y = one_hot(k), backward through
-        # s̄ = E[softmax((θ + g)/τ) | k]. Its Jacobian is written out rather than taped —
-        # ∂s_j/∂θ_i = s_j (δ_ij − s_i) / τ for each of the m vectors — and with
-        # ∂f/∂y = f'(v_k) v the gradient is
-        #     ĝ_i = (1/L) Σ_l f'(v_k) (1/m) Σ_m s_i (v_i − s·v) / τ,
-        # the same numbers autograd gives (tests/core/test_discrete.py checks), without a
-        # graph over (reps, L, m, K) tensors.
+        # s̄ = E[softmax((θ + g)/τ) | k], so ĝ_i = (1/L) Σ_l f'(v_k) (1/m) Σ_m s_i (v_i − s·v) / τ.
         # The (rows, L, m, K) conditional draws are the biggest arrays on any page: take them
         # a block of replicates at a time so memory stays bounded (the generator gives the
         # same numbers in blocks as in one call).

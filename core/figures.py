@@ -106,7 +106,7 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
         yaxis=dict(range=[0, n_rows], tickvals=list(range(n_rows + 1)), showticklabels=False, zeroline=False,
                    fixedrange=True),
         title=dict(text=title) if title else None, height=90 + 95 * n_rows, margin=dict(l=10, r=10, t=40 if title else 10, b=50),
-        barmode="overlay", bargap=0, showlegend=False, shapes=shapes, annotations=annotations)
+        showlegend=False, shapes=shapes, annotations=annotations)
     return _unvalidated_figure(traces, layout)
 
 

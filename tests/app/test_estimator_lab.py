@@ -1,7 +1,6 @@
 """AppTest of the Estimator Lab: every control reruns cleanly and the numbers shown are core's."""
 import base64
 import json
-import math
 
 import numpy as np
 import pytest

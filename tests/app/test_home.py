@@ -1,7 +1,6 @@
 """AppTest of the home page."""
 import json
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import core

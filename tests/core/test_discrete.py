@@ -1,5 +1,4 @@
 """Discrete estimators against exact enumeration; the biased ones shown biased where theory says."""
-import itertools
 import math
 
 import numpy as np

@@ -1,5 +1,4 @@
 """Policy gradients: exact bandit gradient/variance, two-step closed forms, training, the surrogate pitfall."""
-import itertools
 import math
 
 import numpy as np

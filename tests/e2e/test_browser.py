@@ -1,6 +1,5 @@
 """Real-browser tests: Debian's Chromium, driven by Playwright, against `streamlit run app.py`."""
 import re
-import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
