@@ -50,6 +50,21 @@ def test_autograd_through_the_formula():
     np.testing.assert_allclose(x.grad.numpy(), -3 * np.sin(3 * x.detach().numpy()) + 2 * x.detach().numpy())
 
 
+@pytest.mark.parametrize("text, p", [("x**2", 2.0), ("x**3", 3.0), ("x^0.5", 0.5), ("x**-1", -1.0),
+                                     ("x**-2.5", -2.5), ("x**0", 0.0), ("(x - 1)**-(-2)", 2.0)])
+def test_number_exponents_give_the_tensor_power_and_its_derivative(text, p):
+    """A number as the exponent compiles to torch's scalar power (the fast path); values
+    and autograd derivatives are those of the power with a tensor exponent."""
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.7, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    base = x - 1 if text.startswith("(x - 1)") else x
+    want = torch.pow(base, torch.tensor(p, dtype=torch.float64))
+    (want_grad,) = torch.autograd.grad(want.sum(), x)
+    got = parse_objective(text)(x)
+    (got_grad,) = torch.autograd.grad(got.sum(), x)
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    np.testing.assert_allclose(got_grad.numpy(), want_grad.numpy(), rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize("text", ["x > 0", "3", "sign(x)"])
 def test_flat_objectives_have_zero_gradient_not_an_error(text):
     x = torch.tensor([0.3, -1.2], dtype=torch.float64, requires_grad=True)
