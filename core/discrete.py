@@ -132,10 +132,11 @@ def _argmax_first_axis(z: torch.Tensor) -> torch.Tensor:
     return k
 
 
-def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Tensor, L: int, tau: float,
-               names: list[str], gens: tuple[torch.Generator, torch.Generator, torch.Generator]
+def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Tensor, fprime_all: torch.Tensor,
+               L: int, tau: float, names: list[str], gens: tuple[torch.Generator, torch.Generator, torch.Generator]
                ) -> dict[str, torch.Tensor]:
-    """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}.
+    """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}, given
+    f and f' at the category values (``f_all``, ``fprime_all``).
 
     Replicates are taken a block at a time (``DISCRETE_BLOCK`` draws) so that every
     intermediate array stays in the CPU cache. Each generator is read in replicate order,
@@ -146,10 +147,9 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
     wanted = set(names)
     needs = {"gumbel": bool(wanted - _BINARY_ONLY),  # the shared Gumbels, θ + g
              "k": bool(wanted - _BINARY_ONLY - {"gumbel_softmax"}),  # the categories argmax(θ + g)
-             "one_hot": bool(wanted & {"score", "score_loo", "gumbel_rao"}),
+             "one_hot": bool(wanted & {"score", "score_loo"}),
              "f": bool(wanted & {"score", "score_loo"}),
              "fprime_k": bool(wanted & {"straight_through", "st_gumbel_softmax", "gumbel_rao"})}
-    fprime_all = _f_derivatives(objective, v) if needs["fprime_k"] else None  # f'(v_k) for each category
     parts = [_estimates_block(objective, theta[s:s + rows], v, f_all, fprime_all, L, tau, names, gens, needs)
              for s in range(0, reps, rows)]
     return {n: torch.cat([p[n] for p in parts]) for n in names}
@@ -197,7 +197,7 @@ def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens
         if "st_gumbel_softmax" in names:  # forward: the one-hot sample, x = v_k
             out["st_gumbel_softmax"] = (jvp * fprime_k).mean(-1).T
     if "gumbel_rao" in names:
-        out["gumbel_rao"] = _gumbel_rao(pi, k, one_hot, fprime_k, v, L, tau, gen_rao)
+        out["gumbel_rao"] = _gumbel_rao(pi, k, fprime_k, v, tau, gen_rao)
     if "arm" in names or "disarm" in names:
         alpha = (theta[:, 1] - theta[:, 0])[:, None]  # (rows, 1)
         u = torch.rand((rows, L), generator=gen_arm, dtype=torch.float64)
@@ -218,7 +218,7 @@ def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens
     return out
 
 
-def _gumbel_rao(pi, k, one_hot, fprime_k, v, L, tau, gen):
+def _gumbel_rao(pi, k, fprime_k, v, tau, gen):
     """Straight-through Gumbel-softmax with the soft sample averaged over m = GUMBEL_RAO_SAMPLES
     Gumbel vectors drawn conditionally on the sampled category k: forward y = one_hot(k),
     backward through s̄ = E[softmax((θ + g)/τ) | k], so
@@ -227,26 +227,29 @@ def _gumbel_rao(pi, k, one_hot, fprime_k, v, L, tau, gen):
     Conditional draws (Maddison et al. 2014; Paulus et al. 2020): with E ~ Exp(1) and
     Z = Σ exp(θ_i), the top coordinate is log Z − log E_k and each other one is
     −log(E_i exp(−θ_i) + E_k / Z). Divided by τ and softmaxed, only differences from the
-    top matter, so s_i ∝ r_i = (1 + E_i / (π_i E_k))^(−1/τ) for i ≠ k and r_k = 1: every
-    r_i lies in (0, 1], with no overflow at any τ. E = −log U, and the signs cancel in E_i / E_k.
-    Taken a sub-block of replicates at a time, as the (K, m, rows, L) arrays are m times the
-    size of the rest.
+    top matter, so s_i ∝ r_i = (1 + E_i / (π_i E_k))^(−1/τ), with E_k taken as 0 in its own
+    place so that r_k = 1: every r_i lies in (0, 1], with no overflow at any τ. E = −log U,
+    and the signs cancel in E_i / E_k. The draws are laid out (rows, K, m, L), replicate
+    first, and taken a sub-block of replicates at a time, as they are m times the size of
+    the rest.
     """
     rows, L = k.shape
     K, m = v.numel(), GUMBEL_RAO_SAMPLES
     sub = max(1, DISCRETE_BLOCK // (L * m * K))
-    v4 = v[:, None, None, None]
+    v4 = v[None, :, None, None]
+    is_top = (k[:, None, :] == torch.arange(K)[None, :, None]).to(torch.float64)  # (rows, K, L)
     parts = []
     for s in range(0, rows, sub):
         n = min(sub, rows - s)
-        log_u = torch.rand((n, L, m, K), generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0).log_()
-        e = log_u.permute(3, 2, 0, 1).contiguous()  # −E, (K, m, n, L)
-        e_top = e.gather(0, k[s:s + n][None, None].expand(1, m, n, L))
-        r = e.div_(e_top).div_(pi[s:s + n].T[:, None, :, None]).log1p_().mul_(-1.0 / tau).exp_()
-        r.masked_fill_(one_hot[:, None, s:s + n], 1.0)
-        soft = r.div_(r.sum(0, keepdim=True))
-        jvp = soft.mul_(v4 - (soft * v4).sum(0, keepdim=True)).mean(1)  # (K, n, L)
-        parts.append((jvp * fprime_k[s:s + n]).mean(-1).T / tau)
+        e = torch.rand((n, K, m, L), generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0).log_()  # −E
+        top = is_top[s:s + n, :, None, :]  # (n, K, 1, L): masks, not gather/scatter (3× faster here)
+        e_top = (e * top).sum(1, keepdim=True)
+        ratio = e.mul_((1.0 - top) / pi[s:s + n, :, None, None]).div_(e_top)  # E_i / (π_i E_k), 0 at the top
+        r = ratio.add_(1.0).log_().mul_(-1.0 / tau).exp_()  # log(1 + q), not log1p: 1.8× faster, r ≈ 1 where they differ
+        soft = r.div_(r.sum(1, keepdim=True))
+        x_soft = (soft * v4).sum(1, keepdim=True)  # s · v, (n, 1, m, L)
+        jvp = soft.mean(2).mul_(v[None, :, None]).sub_(soft.mul_(x_soft).mean(2))  # mean over m of s_i (v_i − s·v)
+        parts.append((jvp * fprime_k[s:s + n, None, :]).mean(-1) / tau)
     return torch.cat(parts)
 
 
@@ -291,9 +294,10 @@ def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int
         raise ValueError(f"reps × L = {L * reps:,} is too large (at most {MAX_DISCRETE_SAMPLES:,}).")
     tau = _check_tau(tau)
     names = _names(estimators, K, L)
-    f_all = _f_values(objective, v)  # f at each category's value
     with np.errstate(all="ignore"):
-        out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, L, tau, names, _generators(seed))
+        f_all, fprime_all = _f_values(objective, v), _f_derivatives(objective, v)  # f, f' at each category's value
+        out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, fprime_all, L, tau, names,
+                         _generators(seed))
     return {n: out[n].detach().numpy() for n in names}
 
 
@@ -364,27 +368,34 @@ def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, ta
                  seed: int = 0, estimators=None) -> dict[str, np.ndarray]:
     """Gradient descent on the logits to minimise E[f(x)], one run per estimator.
 
-    ``chains`` independent runs per estimator are batched; returns {name: (steps + 1,
-    chains) array of the exact E[f] at each step's logits}. The loop is over steps only.
+    ``chains`` independent runs per estimator; returns {name: (steps + 1, chains) array
+    of the exact E[f] at each step's logits}. The loop is over steps only: the runs are
+    stacked into one batch of logits, each step computes every estimator on the whole
+    batch (fresh draws for every row) and moves each estimator's own rows by its own
+    estimate. The spare work is cheaper than a Python call per estimator and step, except
+    for Gumbel-Rao's m conditional draws per sample: its runs are a batch of their own.
     """
     objective = parse_objective(objective)
     theta0, v = _as_vector(logits, "logits"), _as_vector(values, "values")
     K = theta0.numel()
     tau = _check_tau(tau)
     names = _names(estimators, K, int(L))
-    f_all = _f_values(objective, v)
+    groups = [g for g in ([n for n in names if n != "gumbel_rao"], [n for n in names if n == "gumbel_rao"]) if g]
     out = {}
     with np.errstate(all="ignore"):
-        for i, name in enumerate(names):
-            theta = theta0.expand(chains, K).clone()
-            history = [(torch.softmax(theta, -1) @ f_all).numpy()]
-            gens = _generators(seed * 100_003 + 7919 * i)  # one set of streams per run, drawn from step by step
+        f_all, fprime_all = _f_values(objective, v), _f_derivatives(objective, v)
+        for i, group in enumerate(groups):
+            own = (torch.arange(len(group) * chains) // chains)[None, :, None].expand(1, -1, K)  # row → its estimator
+            theta = theta0.expand(len(group) * chains, K).clone()
+            history = [torch.softmax(theta, -1) @ f_all]
+            gens = _generators(seed * 100_003 + 7919 * i)  # drawn from step by step
             for _ in range(steps):
-                g = _estimates(objective, theta, v, f_all, int(L), tau, [name], gens)[name]
-                theta = theta - lr * g.detach()
-                history.append((torch.softmax(theta, -1) @ f_all).numpy())
-            out[name] = np.stack(history)
-    return out
+                estimates = _estimates(objective, theta, v, f_all, fprime_all, int(L), tau, group, gens)
+                theta = theta - lr * torch.stack([estimates[n] for n in group]).gather(0, own)[0]
+                history.append(torch.softmax(theta, -1) @ f_all)
+            runs = torch.stack(history).numpy()  # (steps + 1, len(group) · chains)
+            out.update({n: runs[:, j * chains:(j + 1) * chains] for j, n in enumerate(group)})
+    return {n: out[n] for n in names}
 
 
 def gumbel_max_frequencies(logits, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

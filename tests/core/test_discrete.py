@@ -143,6 +143,20 @@ def test_descent_race_score_finds_the_optimum_straight_through_does_not():
     assert races["straight_through"][-1].mean() > best + 0.03  # stuck near p = 0.45
 
 
+def test_descent_race_runs_every_estimator_on_its_own_chains():
+    """Gumbel-Rao's runs are batched apart from the rest; every estimator still gets
+    ``chains`` runs of ``steps`` + 1 values, starting at the exact E[f] of the start logits."""
+    races = descent_race("x**2 + x", (0.2, -0.5, 1.0), (-1.0, 0.5, 2.0), steps=5, lr=0.1, L=3, tau=0.5, chains=4,
+                         seed=1)
+    assert list(races) == ["score", "score_loo", "straight_through", "gumbel_softmax", "st_gumbel_softmax",
+                           "gumbel_rao"]
+    start = exact_discrete_value("x**2 + x", (0.2, -0.5, 1.0), (-1.0, 0.5, 2.0))
+    for runs in races.values():
+        assert runs.shape == (6, 4)
+        np.testing.assert_allclose(runs[0], start, rtol=1e-12)
+        assert len(set(runs[-1])) == 4  # independent chains, independent draws
+
+
 def test_shared_draws_and_seed_reproducibility():
     a = estimate_discrete("x**2", (0.2, -0.1, 0.4), (0.0, 1.0, 2.0), L=3, reps=50, seed=9)
     b = estimate_discrete("x**2", (0.2, -0.1, 0.4), (0.0, 1.0, 2.0), L=3, reps=50, seed=9, estimators=["score"])
@@ -182,7 +196,8 @@ def _autograd_reference(formula, values, logits, reps, L, seed, tau):
     # Gumbel-Rao's conditional Gumbels, in the textbook form (Paulus et al. 2020, eq. 8):
     # E ~ Exp(1), top = log Z − log E_k, others −log(E_i exp(−θ_i) + E_k / Z).
     m = GUMBEL_RAO_SAMPLES
-    e = -torch.log(torch.rand((reps, L, m, K), generator=gen_rao, dtype=torch.float64).clamp_(1e-300, 1.0))
+    e = -torch.log(torch.rand((reps, K, m, L), generator=gen_rao, dtype=torch.float64).clamp_(1e-300, 1.0))
+    e = e.permute(0, 3, 2, 1)  # (reps, L, m, K), from the (reps, K, m, L) draws
     th = theta[:, None, None, :]
     log_z = torch.logsumexp(th, -1, keepdim=True)
     index = k[:, :, None, None].expand(reps, L, m, 1)
