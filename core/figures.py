@@ -69,7 +69,7 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
     """
     lo, hi = nice_range([v for _, _, v in series], [exact])
     n_rows = len(series)
-    traces, annotations = [], []
+    traces, annotations, means = [], [], []
     for row, (label, color, values) in enumerate(series):
         base = float(n_rows - 1 - row)
         centres, density, width, outside = histogram(values, lo, hi, bins)
@@ -90,13 +90,19 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
         if finite.size:
             mean = float(finite.mean())
             if lo <= mean <= hi:
-                traces.append(dict(type="scatter", x=[mean], y=[base + 0.86], mode="markers", showlegend=False,
-                                   marker=dict(symbol="triangle-down", size=10, color=color,
-                                               line=dict(width=1, color=EXACT_COLOR)),
-                                   hovertemplate=f"{label}: mean of estimates %{{x:.5g}}<extra></extra>"))
+                means.append((mean, base + 0.86, color, label))
         text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
         annotations.append(dict(text=text, xref="paper", yref="y", x=1.0, y=base + 1.0, showarrow=False,
                                 xanchor="right", yanchor="top", font=dict(size=12)))
+    if means:
+        # Every mean in one trace: a trace per mean cost the browser ~15 ms more per redraw of
+        # the Lab's two charts (Plotly.newPlot: Streamlit remounts a chart whose data changed).
+        x, y, colors, names = map(list, zip(*means))
+        traces.append(dict(type="scatter", x=x, y=y, mode="markers", showlegend=False, text=names, name="means",
+                           meta=dict(means_of=names),
+                           marker=dict(symbol="triangle-down", size=10, color=colors,
+                                       line=dict(width=1, color=EXACT_COLOR)),
+                           hovertemplate="%{text}: mean of estimates %{x:.5g}<extra></extra>"))
     shapes = []
     if math.isfinite(exact):
         shapes.append(dict(type="line", xref="x", yref="y", x0=exact, x1=exact, y0=0, y1=n_rows,
@@ -478,7 +484,7 @@ def figure_csv(fig: go.Figure) -> str:
     """The data behind a figure as CSV: one row per plotted point (trace, axes, x, y, ±error).
 
     Rows of :func:`labelled_histograms` report their bins (centre, density) from ``meta``,
-    not the corners of their rescaled outline."""
+    not the corners of their rescaled outline, and their means as x with no y."""
     import csv
     import io
 
@@ -490,6 +496,10 @@ def figure_csv(fig: go.Figure) -> str:
         meta = getattr(trace, "meta", None)
         if isinstance(meta, dict) and "density" in meta:  # a ridgeline row: write its bins, not its outline
             x, y = meta["bin_centres"], meta["density"]
+        if isinstance(meta, dict) and "means_of" in meta:  # ridgeline means: the mean, not its drawn height
+            for label, xv in zip(meta["means_of"], x):
+                writer.writerow([f"{label}: mean of estimates", "x/y", xv, "", ""])
+            continue
         if x is None or y is None:
             continue
         name = trace.name or f"trace {i}"

@@ -54,6 +54,8 @@ def test_outline_is_the_histogram_and_hover_and_csv_carry_true_densities():
         written = [r for r in table if r["trace"] == label]
         np.testing.assert_allclose([float(r["x"]) for r in written], centres)
         np.testing.assert_allclose([float(r["y"]) for r in written], density)
+        (mean_row,) = [r for r in table if r["trace"] == f"{label}: mean of estimates"]
+        assert float(mean_row["x"]) == pytest.approx(values.mean()) and mean_row["y"] == ""  # not its drawn height
         # N(m, s²) peaks at 1/(s√(2π)): the densities are on the estimate's own scale.
         s = np.std(values)
         assert density.max() == pytest.approx(1 / (s * np.sqrt(2 * np.pi)), rel=0.15)
@@ -62,11 +64,12 @@ def test_outline_is_the_histogram_and_hover_and_csv_carry_true_densities():
 def test_mean_marker_sits_at_the_sample_mean_in_its_row():
     series = _rows()
     fig = labelled_histograms(series, exact=0.0, xlabel="x")
-    markers = [t for t in fig.data if t.mode == "markers"]
-    assert len(markers) == len(series)
-    for row, ((_, _, values), marker) in enumerate(zip(series, markers)):
-        assert marker.x[0] == pytest.approx(values.mean())
-        assert len(series) - 1 - row < marker.y[0] < len(series) - row
+    (means,) = [t for t in fig.data if t.mode == "markers"]  # one trace holds every row's mean
+    assert len(means.x) == len(series)
+    for row, (label, color, values) in enumerate(series):
+        assert means.x[row] == pytest.approx(values.mean())
+        assert len(series) - 1 - row < means.y[row] < len(series) - row
+        assert means.text[row] == label and means.marker.color[row] == color
 
 
 def _figures_built_without_validation():
