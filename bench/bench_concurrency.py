@@ -13,7 +13,9 @@ browser's own drawing is not included: that happens on each student's machine).
 Checked on every move: no exception element, and the histogram the client receives is
 the one *its own* seed and μ give (recomputed here with core): state does not leak
 between sessions. Reported per N: p50 / p95 / max latency, the server's RSS before,
-at peak and some seconds after every client disconnected.
+at peak and some seconds after every client disconnected, and the sessions the server
+still holds then (Streamlit's /_stcore/metrics). Then several classes of 10 come and go
+with new seeds: the RSS after each and the bytes in st.cache_data should level off.
 
 The stall test: three clients press the VAE's Train (three estimators, 600 steps, the
 same settings) at once while the other clients keep moving sliders; the trainings'
@@ -144,12 +146,28 @@ async def open_lab(server: Server, seed: int, mu: float) -> Client:
     return client
 
 
-async def crowd(server: Server, n: int, moves: int) -> dict:
-    rng = random.Random(n)
+def server_metrics(server: Server) -> dict[str, float]:
+    """Streamlit's own /_stcore/metrics: open sessions, and the bytes held by each cached
+    function (summed over its entries)."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"{server.url}/_stcore/metrics?families=active_sessions"
+                                  "&families=cache_memory_bytes", timeout=30).read().decode()
+    out = {"active_sessions": 0.0, "cache_bytes": 0.0}
+    for line in text.splitlines():
+        if line.startswith("active_sessions "):
+            out["active_sessions"] = float(line.split()[-1])
+        elif line.startswith("cache_memory_bytes{"):
+            out["cache_bytes"] += float(line.split()[-1])
+    return out
+
+
+async def crowd(server: Server, n: int, moves: int, first_seed: int = 1000) -> dict:
+    rng = random.Random(n + first_seed)
     before = rss_mb(server.proc.pid, "VmRSS:")
     clients = []
     for i in range(n):  # students arrive over a few seconds, not in one instant
-        clients.append(await open_lab(server, seed=1000 + i, mu=round(-2.0 + 0.1 * (i % 30), 2)))
+        clients.append(await open_lab(server, seed=first_seed + i, mu=round(-2.0 + 0.1 * (i % 30), 2)))
     latencies: list[float] = []
     peak = [rss_mb(server.proc.pid, "VmRSS:")]
 
@@ -160,7 +178,7 @@ async def crowd(server: Server, n: int, moves: int) -> dict:
 
     sampler = asyncio.create_task(sample_memory())
     t0 = time.perf_counter()
-    await asyncio.gather(*(student(c, 1000 + i, round(-2.0 + 0.1 * (i % 30), 2), moves, latencies,
+    await asyncio.gather(*(student(c, first_seed + i, round(-2.0 + 0.1 * (i % 30), 2), moves, latencies,
                                    random.Random(rng.random())) for i, c in enumerate(clients)))
     wall = time.perf_counter() - t0
     sampler.cancel()
@@ -169,7 +187,8 @@ async def crowd(server: Server, n: int, moves: int) -> dict:
     await asyncio.sleep(5)
     return {"n": n, "moves": len(latencies), "p50": statistics.median(latencies),
             "p95": float(np.percentile(latencies, 95)), "max": max(latencies), "wall": wall,
-            "rss_before": before, "rss_peak": max(peak), "rss_after": rss_mb(server.proc.pid, "VmRSS:")}
+            "rss_before": before, "rss_peak": max(peak), "rss_after": rss_mb(server.proc.pid, "VmRSS:"),
+            **server_metrics(server)}
 
 
 async def vae_stall(server: Server, n_others: int, moves: int) -> dict:
@@ -211,7 +230,20 @@ async def vae_stall(server: Server, n_others: int, moves: int) -> dict:
             "wall": time.perf_counter() - t0}
 
 
-async def main(ns: list[int], moves: int, stall_others: int) -> None:
+async def plateau(server: Server, rounds: int, n: int, moves: int) -> None:
+    """Memory after whole classes come and go: ``rounds`` classes of ``n`` students, each
+    class with new seeds (so new cache entries), one after another. The caches hold at
+    most ui.CACHE_ENTRIES entries per function, so the RSS after a class should level off
+    once they are full, and no session should outlive its websocket."""
+    print(f"\n{rounds} classes of {n} students one after another, new seeds each (memory after each class leaves):")
+    print(f"{'class':>6} {'p95 ms':>8} {'RSS after MB':>13} {'cache MB':>9} {'open sessions':>14}")
+    for r in range(rounds):
+        res = await crowd(server, n, moves, first_seed=10_000 + 1000 * r)
+        print(f"{r + 1:>6} {1e3 * res['p95']:8.0f} {res['rss_after']:13.0f} {res['cache_bytes'] / 2 ** 20:9.1f} "
+              f"{res['active_sessions']:14.0f}")
+
+
+async def main(ns: list[int], moves: int, stall_others: int, rounds: int) -> None:
     server = Server()
     try:
         server.wait_healthy()
@@ -220,12 +252,14 @@ async def main(ns: list[int], moves: int, stall_others: int) -> None:
         print(f"Estimator Lab, μ-slider moves, {moves} per student, 0.5–1.5 s pause between moves "
               "(latency: new value sent → script finished)")
         print(f"{'N':>4} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'RSS before':>11} "
-              f"{'peak':>7} {'after':>7} MB")
+              f"{'peak':>7} {'after':>7} MB {'open sessions after':>20}")
         for n in ns:
             r = await crowd(server, n, moves)
             print(f"{r['n']:>4} {r['moves']:>6} {1e3 * r['p50']:8.0f} {1e3 * r['p95']:8.0f} {1e3 * r['max']:8.0f} "
-                  f"{r['rss_before']:11.0f} {r['rss_peak']:7.0f} {r['rss_after']:7.0f}")
+                  f"{r['rss_before']:11.0f} {r['rss_peak']:7.0f} {r['rss_after']:7.0f}    {r['active_sessions']:20.0f}")
         print("every session saw its own seed's and μ's histogram; no exception")
+        if rounds:
+            await plateau(server, rounds, 10, moves)
         if stall_others:
             r = await vae_stall(server, stall_others, moves)
             print(f"\nVAE training (3 estimators × 600 steps) pressed by 3 sessions at once, finished after "
@@ -242,5 +276,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 30], help="numbers of concurrent students")
     parser.add_argument("--moves", type=int, default=6, help="slider moves per student")
     parser.add_argument("--stall-others", type=int, default=5, help="students moving sliders during VAE training (0: skip)")
+    parser.add_argument("--rounds", type=int, default=6, help="classes of 10 for the memory plateau (0: skip)")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.moves, args.stall_others))
+    asyncio.run(main(args.n, args.moves, args.stall_others, args.rounds))
