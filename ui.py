@@ -4,9 +4,12 @@ computes a gradient.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import math
+import os
+import threading
 
 import streamlit as st
 import torch
@@ -261,3 +264,24 @@ def fmt(value: float, digits: int = 4) -> str:
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
     return f"{value:.{digits}g}"
+
+
+@contextlib.contextmanager
+def background_priority(nice: int = 10):
+    """Run the block with this thread's CPU priority lowered (Linux per-thread nice), so a
+    training gives way to other students' slider moves and takes the idle CPU time. The
+    old priority is restored if the OS allows it (raising priority may need privileges);
+    if not, the thread keeps the lower one until it ends — Streamlit runs a session's
+    script on a thread that ends when its reruns are done."""
+    tid = threading.get_native_id()
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, before + nice)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, before)

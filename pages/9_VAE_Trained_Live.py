@@ -62,7 +62,8 @@ def train_shared(key, estimator: str, wait, **settings):
     try:
         result = cached(key)
         if result is None:
-            result = train_vae(estimator, **settings)
+            with ui.background_priority():
+                result = train_vae(estimator, **settings)
             remember(key, result)
         return result
     finally:

@@ -25,3 +25,27 @@ def test_train_and_inspect():
 def test_L1_leaves_out_leave_one_out():
     at = open_page(PAGE, timeout=180, steps="50", L="1")
     assert not at.exception and any("leave-one-out" in i.value for i in at.info)
+
+
+def test_training_runs_at_background_priority_and_gives_it_back():
+    """Training runs with its thread niced (slider moves of other students go first), and
+    the thread's priority is restored after where the OS allows it."""
+    import os
+    import threading
+
+    import ui
+
+    seen = {}
+
+    def work():
+        tid = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+        with ui.background_priority(5):
+            seen["inside"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+
+    thread = threading.Thread(target=work)  # its own thread: the test runner's priority is untouched
+    thread.start()
+    thread.join()
+    assert seen["inside"] == min(seen["before"] + 5, 19)
+    assert seen["after"] == seen["before"] or os.geteuid() != 0  # only privileged processes may raise it back
