@@ -147,8 +147,6 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
     wanted = set(names)
     needs = {"gumbel": bool(wanted - _BINARY_ONLY),  # the shared Gumbels, θ + g
              "k": bool(wanted - _BINARY_ONLY - {"gumbel_softmax"}),  # the categories argmax(θ + g)
-             "one_hot": bool(wanted & {"score", "score_loo"}),
-             "f": bool(wanted & {"score", "score_loo"}),
              "fprime_k": bool(wanted & {"straight_through", "st_gumbel_softmax", "gumbel_rao"})}
     parts = [_estimates_block(objective, theta[s:s + rows], v, f_all, fprime_all, L, tau, names, gens, needs)
              for s in range(0, reps, rows)]
@@ -168,12 +166,13 @@ def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens
     if needs["gumbel"]:
         z = _gumbel((rows, L, K), gen).permute(2, 0, 1).contiguous().add_(theta.T[:, :, None])  # θ + g, (K, rows, L)
     k = _argmax_first_axis(z) if needs["k"] else None  # (rows, L)
-    one_hot = k[None] == torch.arange(K)[:, None, None] if needs["one_hot"] else None  # (K, rows, L)
-    f = f_all[k] if needs["f"] else None  # (rows, L)
     fprime_k = fprime_all[k] if needs["fprime_k"] else None  # f' at the sampled category's value, (rows, L)
     if "score" in names or "score_loo" in names:
         # (1/L) Σ_l c_l ∇θ log π_{k_l} with ∇θ_j log π_k = 1[j = k] − π_j: per category j,
         # (1/L) Σ_l c_l 1[k_l = j] − π_j c̄, with c = f (score) or f − (mean of the others) (leave-one-out).
+        one_hot = k[None] == torch.arange(K)[:, None, None]  # (K, rows, L)
+        f = f_all[k]  # (rows, L)
+
         def score(c: torch.Tensor) -> torch.Tensor:
             return (c * one_hot).sum(-1).T / L - pi * c.mean(-1)[:, None]
 
