@@ -121,7 +121,9 @@ def discrete_floor(reps: int, L: int, K: int, seed: int = 0, conditional: int = 
     theta = torch.zeros(K, dtype=torch.float64)
     u.log_().neg_().log_().neg_().add_(theta).argmax(dim=-1)
     if conditional:  # a cache-sized block at a time, as core does (faster than one big array)
-        rows = max(1, (1 << 16) // (L * conditional * K))
+        from core.discrete import DISCRETE_BLOCK
+
+        rows = max(1, DISCRETE_BLOCK // (L * conditional * K))
         for start in range(0, reps, rows):
             torch.rand((min(rows, reps - start), K, conditional, L), generator=g, dtype=torch.float64).log_()
 
