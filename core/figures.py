@@ -493,17 +493,17 @@ def figure_csv(fig: go.Figure) -> str:
     writer.writerow(["trace", "axes", "x", "y", "error"])
     for i, trace in enumerate(fig.data):
         x, y = getattr(trace, "x", None), getattr(trace, "y", None)
+        axes = f"{getattr(trace, 'xaxis', None) or 'x'}/{getattr(trace, 'yaxis', None) or 'y'}"
         meta = getattr(trace, "meta", None)
         if isinstance(meta, dict) and "density" in meta:  # a ridgeline row: write its bins, not its outline
             x, y = meta["bin_centres"], meta["density"]
         if isinstance(meta, dict) and "means_of" in meta:  # ridgeline means: the mean, not its drawn height
             for label, xv in zip(meta["means_of"], x):
-                writer.writerow([f"{label}: mean of estimates", "x/y", xv, "", ""])
+                writer.writerow([f"{label}: mean of estimates", axes, xv, "", ""])
             continue
         if x is None or y is None:
             continue
         name = trace.name or f"trace {i}"
-        axes = f"{getattr(trace, 'xaxis', None) or 'x'}/{getattr(trace, 'yaxis', None) or 'y'}"
         err = None
         error_y = getattr(trace, "error_y", None)
         if error_y is not None and error_y.array is not None:
