@@ -161,7 +161,6 @@ class _Node:
     value: float | None = None  # set for a constant
 
 
-
 def _worst(*kinds: str) -> str:
     return max(kinds, key=_KIND_ORDER.__getitem__)
 
