@@ -123,13 +123,16 @@ def page(browser):
 _IDLE_JS = """() => {
   const app = document.querySelector('[data-testid=stApp]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (document.querySelector('[data-testid=stSpinner], [data-stale=true]')) return false;
+  // Skeletons are placeholders for elements whose first render has not arrived yet.
+  if (document.querySelector('[data-testid=stSpinner], [data-stale=true], [data-testid=stSkeleton], '
+                             + '[data-testid=stSkeletonElement], [data-testid=stAppSkeleton]')) return false;
   return document.querySelectorAll('[data-testid=stMain] [data-testid=stElementContainer]').length > 0;
 }"""
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the app has rendered content and its script (and fragments) stopped running.
+    """Wait until the app has rendered content (no loading skeletons left) and its script (and
+    fragments) stopped running.
 
     Right after a navigation Streamlit reports "notRunning" before the first run has even
     started, so idleness must hold, with content on the page, across a short pause.

@@ -65,6 +65,7 @@ def test_presenter_mode_enlarges_text_and_folds_the_sidebar(server, page):
                     f"url {page.url}, presenter style elements {styles}")
     box = page.locator("[data-testid=stSidebar]").bounding_box()
     assert box is None or box["x"] + box["width"] <= 0, box  # folded away, off-screen
+    wait_idle(page)  # the style can land with a later run: let that run draw before the screenshot
     screenshot(page, "estimator_lab_presenter", full=False)
 
 
