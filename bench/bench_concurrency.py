@@ -45,10 +45,11 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 import core  # noqa: E402
 from core.figures import estimate_histograms  # noqa: E402
+from core.presets import PRESETS, formula_for  # noqa: E402
 from bench.bench_server import rss_mb  # noqa: E402
 from tests.e2e.conftest import Server  # noqa: E402
 
-FORMULA = "cos(3*x)"  # the Lab's default objective
+FORMULA = formula_for("cos", PRESETS["cos"].k)  # the Lab's default objective
 # While a VAE trains, the other students' slider moves may slow down, but their p95 stays under this
 # (README, "In class"). Training and the slider sessions share one Python process, hence one GIL.
 STALL_BOUND_S = 1.5
