@@ -67,7 +67,11 @@ PAGES = [
 PRESENTER_CSS = """
 <style>
 /* Presenter mode: everything Streamlit sizes in rem grows with the root font size. */
-html { font-size: 22px !important; }
+html { font-size: 20px !important; }
+/* A projector's 720 rows are precious: less empty space above and beside the content. */
+[data-testid=stMainBlockContainer] { padding-top: 3.2rem !important; padding-left: 1.5rem !important;
+                                     padding-right: 1.5rem !important; }
+[data-testid=stMainBlockContainer] h1 { font-size: 1.9rem !important; padding: 0 0 0.4rem 0 !important; }
 </style>
 """
 
@@ -113,16 +117,28 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
         st.html(PRESENTER_CSS)
 
 
-def chart(fig, key: str, alt: str) -> None:
+def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool = False) -> None:
     """Draw a Plotly figure the same way everywhere: full width, the app's theme, SVG export
-    from the toolbar's camera, bigger text in presenter mode, and its data as a CSV download."""
-    if presenter_mode():
+    from the toolbar's camera, bigger text in presenter mode, and its data as a CSV download.
+
+    ``csv`` is a callable giving the CSV (the figure's own data by default); ``download=False``
+    leaves the button out (a page that offers it elsewhere); ``sized=True`` keeps the fonts of
+    a figure that was built for presenter mode already."""
+    if presenter_mode() and not sized:
         fig.update_layout(font=dict(size=20))
         fig.update_annotations(font_size=18)
     config = {"displaylogo": False, "toImageButtonOptions": {"format": "svg", "filename": key, "scale": 1}}
+    if sized:  # a stage figure: its own slider sits where the mode bar would open
+        config["displayModeBar"] = False
     st.plotly_chart(fig, width="stretch", key=key, alt=alt, config=config)
-    # The CSV is written only when someone clicks (a callable runs on click), not on every rerun.
-    st.download_button("Data (CSV)", data=functools.partial(figure_csv, fig), file_name=f"{key}.csv", mime="text/csv",
+    if download:
+        download_csv(key, csv or functools.partial(figure_csv, fig))
+
+
+def download_csv(key: str, make) -> None:
+    """A "Data (CSV)" button; the CSV is written only when someone clicks (a callable runs on
+    click), not on every rerun."""
+    st.download_button("Data (CSV)", data=make, file_name=f"{key}.csv", mime="text/csv",
                        key=f"{key}_csv", on_click="ignore", icon=":material/download:",
                        help="The numbers behind this chart, one row per point.")
 
@@ -161,14 +177,22 @@ def objective_controls(default: str = "cos", key_prefix: str = "") -> tuple[str,
         return text, None, str(err)
 
 
-def gaussian_controls(key_prefix: str = "") -> tuple[float, float]:
-    """μ and σ sliders, bound to the URL as ``mu`` and ``sigma``."""
+def gaussian_controls(key_prefix: str = "", mu: float = 0.5, sigma: float = 1.0,
+                      start_of: str | None = None) -> tuple[float, float]:
+    """μ and σ sliders, bound to the URL as ``mu`` and ``sigma``. The one named by
+    ``start_of`` is labelled as where the figure's own slider starts."""
     col_mu, col_sigma = st.columns(2)
+    start = " (start)"
     with col_mu:
-        mu = st.slider("μ (mean)", MU_MIN, MU_MAX, 0.5, 0.05, key=f"{key_prefix}mu", bind="query-params")
+        mu = st.slider("μ (mean)" + (start if start_of == "mu" else ""), MU_MIN, MU_MAX, mu, 0.05,
+                       key=f"{key_prefix}mu", bind="query-params",
+                       help="Where the figure's slider starts: drag the slider inside the figure to move μ live."
+                       if start_of == "mu" else None)
     with col_sigma:
-        sigma = st.slider("σ (standard deviation)", SIGMA_MIN, SIGMA_MAX, 1.0, 0.05,
-                          key=f"{key_prefix}sigma", bind="query-params")
+        sigma = st.slider("σ (std. dev.)" + (start if start_of == "sigma" else ""), SIGMA_MIN, SIGMA_MAX, sigma,
+                          0.05, key=f"{key_prefix}sigma", bind="query-params",
+                          help="Where the figure's slider starts: drag the slider inside the figure to move σ live."
+                          if start_of == "sigma" else None)
     return float(mu), float(sigma)
 
 
@@ -188,15 +212,16 @@ def seed_control(key: str = "seed") -> int:
     return int(seed)
 
 
-def sample_size_controls(key_prefix: str = "") -> tuple[int, int]:
+def sample_size_controls(key_prefix: str = "", L: int = 10, reps: int = 2000, start_of: str | None = None
+                         ) -> tuple[int, int]:
     """L (samples per estimate) and the number of replicate estimates, capped for speed."""
     col_L, col_reps = st.columns(2)
     with col_L:
-        L = st.select_slider("L (samples per estimate)", L_OPTIONS, value=10, key=f"{key_prefix}L",
-                             bind="query-params",
+        L = st.select_slider("L (samples)" + (" (start)" if start_of == "L" else ""), L_OPTIONS, value=L,
+                             key=f"{key_prefix}L", bind="query-params",
                              help="Each gradient estimate averages L samples. Its variance falls like 1/L.")
     with col_reps:
-        reps = st.select_slider("Replicates (how many estimates to draw)", REPS_OPTIONS, value=2000,
+        reps = st.select_slider("Replicates", REPS_OPTIONS, value=reps,
                                 key=f"{key_prefix}reps", bind="query-params",
                                 help="Each replicate is one independent L-sample estimate; the histograms show them all.")
     return int(L), int(reps)
@@ -215,6 +240,15 @@ def live_reps(L: int, reps: int, budget: int = MAX_LIVE_SAMPLES) -> int:
 def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed: int,
                     estimators: tuple[str, ...]) -> dict[str, core.Estimates]:
     return core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed, estimators=list(estimators))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_sweep(text: str, mu: float, sigma: float, axis: str, grid: tuple, L: int, reps: int, seed: int,
+                 estimators: tuple[str, ...]) -> core.Sweep:
+    """A whole sweep (every frame of a scrubbing figure). About 8 MB at the defaults with all
+    eight estimators, so fewer entries are kept than for single estimates."""
+    return core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
+                      estimators=list(estimators))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

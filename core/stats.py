@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "summarize", "histogram", "nice_range", "variance_ratio", "variance_and_se"]
+__all__ = ["Summary", "summarize", "summarize_rows", "histogram", "histogram_rows", "nice_range", "variance_ratio", "variance_and_se"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,31 @@ def _summarize(values: np.ndarray, exact: float) -> Summary:
         z = 0.0 if abs(bias) <= 1e-12 * max(1.0, abs(exact)) else math.copysign(math.inf, bias)
     snr = abs(mean) / std if std > 0 else math.inf if mean != 0 else float("nan")
     return Summary(mean, bias, se, z, std, std * std, snr, n, values.size)
+
+
+def summarize_rows(values: np.ndarray, exact: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`summarize` for every row of ``values`` (shape (G, R)) at once, against
+    ``exact`` (shape (G,)): a dict of arrays of shape (G,) with the fields of
+    :class:`Summary`. Non-finite values are left out row by row, as in ``summarize``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    exact = np.broadcast_to(np.asarray(exact, dtype=np.float64), values.shape[:1])
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(values)
+        n = ok.sum(axis=1)
+        v = np.where(ok, values, 0.0)
+        mean = np.where(n > 0, v.sum(axis=1) / np.maximum(n, 1), np.nan)
+        dev = np.where(ok, values - mean[:, None], 0.0)
+        var = np.where(n > 1, (dev * dev).sum(axis=1) / np.maximum(n - 1, 1), np.where(n == 1, 0.0, np.nan))
+        std = np.sqrt(var)
+        se = np.where(n > 1, std / np.sqrt(np.maximum(n, 1)), np.nan)
+        bias = np.where(np.isfinite(exact), mean - exact, np.nan)
+        tiny = np.abs(bias) <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(exact), np.abs(mean)))
+        z = np.where(tiny, 0.0, np.where(se > 0, bias / se, np.copysign(np.inf, bias)))
+        z = np.where(np.isnan(bias) | (n == 0), np.nan, z)
+        snr = np.where(std > 0, np.abs(mean) / std, np.where((mean != 0) & (n > 0), np.inf, np.nan))
+    return dict(mean=mean, bias=bias, se=se, z=z, std=std, variance=var, snr=snr, n_finite=n,
+                n_total=np.full(values.shape[0], values.shape[1]))
 
 
 def variance_and_se(values: np.ndarray) -> tuple[float, float]:
@@ -133,3 +158,23 @@ def histogram(values: np.ndarray, lo: float, hi: float, bins: int = 60
     density = counts / (max(finite.size, 1) * width)
     outside = int(finite.size - counts.sum())
     return 0.5 * (edges[:-1] + edges[1:]), density, width, outside
+
+
+def histogram_rows(values: np.ndarray, lo: float, hi: float, bins: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`histogram` for every row of ``values`` (shape (G, R)) at once, on one set of
+    bins: (bin centres (bins,), densities (G, bins), counts outside [lo, hi] (G,))."""
+    values = np.asarray(values, dtype=np.float64)
+    G = values.shape[0]
+    width = (hi - lo) / bins
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(values)
+        idx = np.floor((values - lo) / width)
+        idx = np.where(values == hi, bins - 1, idx)  # np.histogram's last bin is closed on the right
+        inside = finite & (idx >= 0) & (idx < bins)
+    rows = np.broadcast_to(np.arange(G)[:, None], values.shape)
+    flat = (rows * bins + np.where(inside, idx, 0).astype(np.int64))[inside]
+    counts = np.bincount(flat, minlength=G * bins).reshape(G, bins)
+    n = finite.sum(axis=1)
+    density = counts / (np.maximum(n, 1)[:, None] * width)
+    edges = np.linspace(lo, hi, bins + 1)
+    return 0.5 * (edges[:-1] + edges[1:]), density, n - counts.sum(axis=1)

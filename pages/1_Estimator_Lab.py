@@ -1,4 +1,5 @@
-"""Estimator Lab: every gradient estimator on the same random numbers, against the exact gradient."""
+"""Estimator Lab: every gradient estimator on the same random numbers, against the exact gradient,
+with a slider inside the figure that sweeps μ, σ or L live in the browser."""
 import math
 
 import numpy as np
@@ -7,23 +8,30 @@ import streamlit as st
 
 import core
 import ui
-from core.figures import estimate_histograms, variance_vs_L
+from core.figures import variance_vs_L
+from core.scrub import (AXIS_SYMBOL, PARAM_SYMBOL, Stage, plan_sweep, sweep_csv, sweep_exact, sweep_figure,
+                        sweep_readouts)
 from core.snippets import estimators_snippet
 from core.stats import summarize, variance_ratio
 
 ui.page_setup("Estimator Lab")
+PRESENT = ui.presenter_mode()
 
-st.title("Estimator Lab")
-st.markdown(
-    r"We want $\nabla_{\mu,\sigma}\,\mathbb{E}_{x\sim\mathcal N(\mu,\sigma^2)}[f(x)]$. "
-    "Each estimator below turns L random samples into one estimate of that gradient. "
-    "Draw many such estimates (replicates) and look at their spread: the dashed line is the "
-    "**exact** gradient (computed by quadrature), the triangle is the **mean** of the estimates. "
-    "An unbiased estimator's triangle sits on the dashed line; a good one is also narrow."
-)
-
+# Defaults that teach (checked by tests/app/test_estimator_lab.py): with cos(3x), μ = 0.5,
+# σ = 0.5 the exact ∂/∂μ is −0.97, the batch-mean baseline's bias is visible at L = 3, and the
+# estimators' spreads differ by a factor of about 3.
+DEFAULT_MU, DEFAULT_SIGMA, DEFAULT_L, DEFAULT_REPS = 0.5, 0.5, 3, 1000
 VARIANCE_LS = (1, 2, 4, 8, 16, 32, 64, 128)
 VARIANCE_REPS = 500
+
+st.title("Estimator Lab")
+if not PRESENT:
+    st.markdown(
+        r"We want $\nabla_{\mu,\sigma}\,\mathbb{E}_{x\sim\mathcal N(\mu,\sigma^2)}[f(x)]$. Each estimator turns L "
+        "random samples into one estimate; each row shows many such estimates (replicates) against the **exact** "
+        "gradient (dashed, by quadrature), with their mean as a triangle. **Drag the slider inside the figure**: "
+        "every frame is ready in your browser."
+    )
 
 
 def _table(results, param: str, exact: float, scale: float, reference: str | None, continuous: bool) -> list[dict]:
@@ -75,45 +83,89 @@ def _variance_by_L(objective, mu: float, sigma: float, seed: int, chosen: list[s
         ui.chart(fig, key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
 
 
+def _what_it_shows(sw: core.Sweep, start: int, param: str) -> str:
+    """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
+    readouts = sweep_readouts(sw, param)
+    at = f"{AXIS_SYMBOL[sw.axis]} = {sw.grid[start]:g}"
+    exact = float(sweep_exact(sw, param)[start])
+    parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {exact:.3g}"]
+    unbiased = {n: float(readouts[n]["std"][start]) for n in sw.names
+                if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
+    if len(unbiased) >= 2:
+        best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
+        if unbiased[best] > 0:
+            parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} (sd {unbiased[best]:.3g}), "
+                         f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short}")
+    for n in sw.names:
+        z = float(readouts[n]["z"][start])
+        if not core.ESTIMATORS[n].unbiased and math.isfinite(z):
+            parts.append(f"{core.ESTIMATORS[n].short} sits {abs(z):.3g} standard errors "
+                         f"{'below' if z < 0 else 'above'} the exact value")
+    return "; ".join(parts) + "."
+
+
 @st.fragment
 def lab() -> None:
-    text, objective, error = ui.objective_controls(default="cos")
-    mu, sigma = ui.gaussian_controls()
-    L, reps = ui.sample_size_controls()
-    col_seed, col_est, col_log = st.columns([3, 5, 1.6], vertical_alignment="bottom")
-    with col_seed:
+    # The stage comes first: on the left on a wide screen, on top on a phone.
+    stage_col, controls = st.columns([2.2, 1] if not PRESENT else [1.9, 1], gap="medium")
+    with controls:
+        text, objective, error = ui.objective_controls(default="cos")
+        axis = st.segmented_control(
+            "The figure's slider moves", list(AXIS_SYMBOL), default="mu", required=True,
+            format_func=AXIS_SYMBOL.get, key="axis", bind="query-params", width="stretch",
+            help="Which setting the slider inside the figure moves. Its control below sets where it starts.")
+        param = st.segmented_control(
+            "Gradient with respect to", list(PARAM_SYMBOL), default="mu", required=True,
+            format_func=lambda p: {"mu": "μ", "sigma": "σ", "log_sigma": "log σ"}[p], key="of",
+            bind="query-params", width="stretch",
+            help="∂/∂log σ = σ·∂/∂σ is the gradient a VAE's encoder sees when it outputs log σ.")
+        mu, sigma = ui.gaussian_controls(mu=DEFAULT_MU, sigma=DEFAULT_SIGMA, start_of=axis)
+        L, reps = ui.sample_size_controls(L=DEFAULT_L, reps=DEFAULT_REPS, start_of=axis)
         seed = ui.seed_control()
-    with col_est:
-        chosen = st.multiselect(
-            "Estimators", list(core.ESTIMATORS), default=list(core.ESTIMATORS), key="est",
-            format_func=lambda n: core.ESTIMATORS[n].label, bind="query-params",
-        )
-    with col_log:
-        log_sigma = st.toggle("∂/∂ log σ", key="logsig", bind="query-params",
-                              help="Show the gradient with respect to log σ (= σ·∂/∂σ), the parameter a VAE's encoder outputs.")
 
-    if error:
-        st.error(f"**Formula not understood.** {ui.escape_markdown(error)}", icon=":material/edit:")
-        return
-    if not chosen:
-        st.info("Pick at least one estimator.")
-        return
-    st.caption(f"f(x) = `{objective.text}`")
+    with stage_col:
+        chosen = st.pills(
+            "Estimators", list(core.ESTIMATORS), selection_mode="multi", default=list(core.DEFAULT_ESTIMATORS),
+            format_func=lambda n: core.ESTIMATORS[n].short, key="est", bind="query-params", wrap=True,
+            label_visibility="collapsed",
+            help="Every estimator uses the same random numbers, so differences between rows are not luck.")
+        if error:
+            st.error(f"**Formula not understood.** {ui.escape_markdown(error)}", icon=":material/edit:")
+            return
+        chosen = [n for n in core.ESTIMATORS if n in (chosen or [])]  # the picker's order, not the click order
+        if not chosen:
+            st.info("Pick at least one estimator.")
+            return
+        usable = chosen if axis == "L" else [n for n in chosen if L >= core.ESTIMATORS[n].min_L]
+        if not usable:
+            st.info("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
+            return
+        plan = plan_sweep(axis, mu, sigma, L, reps, mu_range=(ui.MU_MIN, ui.MU_MAX),
+                          sigma_range=(ui.SIGMA_MIN, ui.SIGMA_MAX), L_options=ui.L_OPTIONS)
+        sw = ui.cached_sweep(objective.text, mu, sigma, axis, plan.grid, L, plan.reps, seed, tuple(usable))
+        fig = sweep_figure(sw, param, plan.start, Stage(PRESENT))
+        ui.chart(fig, key="stage", sized=True, download=False,
+                 alt=f"Histograms of {len(usable)} estimators' estimates of the gradient, with a slider along "
+                     f"{AXIS_SYMBOL[axis]}")
+        st.caption(_what_it_shows(sw, plan.start, param))
+        if plan.note:
+            st.caption(plan.note)
+        if len(usable) < len(chosen):
+            st.caption("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
 
-    usable = [n for n in chosen if L >= core.ESTIMATORS[n].min_L]
-    if len(usable) < len(chosen):
-        st.info("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
-    if not usable:
-        return
-    reps_used = ui.live_reps(L, reps)
+    results = sw.estimates(plan.start)
+    _warnings(objective, mu, sigma, results)
+    _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, results)
 
+
+def _warnings(objective, mu: float, sigma: float, results) -> None:
     exact = ui.cached_exact(objective.text, mu, sigma)
     g_mu, g_sigma = exact["gradient"]
     if not (math.isfinite(g_mu) and math.isfinite(g_sigma)):
         st.warning(
             "The exact gradient cannot be computed here: E[f(x)] does not exist or f is not finite "
             "for some x (for example 1/x near 0, sqrt or log of negative numbers, or exp(x²)). "
-            "The estimates below have no true value to aim at.",
+            "The estimates have no true value to aim at.",
             icon=":material/warning:",
         )
     if not objective.continuous:
@@ -128,14 +180,12 @@ def lab() -> None:
         )
     elif not objective.smooth:
         st.info("f has corners (abs, relu, min, max) but no jumps: the pathwise estimator is still unbiased.")
-
-    results = ui.cached_estimate(objective.text, mu, sigma, L, reps_used, seed, tuple(usable))
     bad = [r.info.label for r in results.values()
            if not (np.isfinite(r.d_mu).all() and np.isfinite(r.d_sigma).all())]
     if bad:
         st.warning(
             "Some estimates are not finite (f overflowed or is undefined at some samples) for: "
-            + ", ".join(bad) + ". They are left out of the histograms and the table.",
+            + ", ".join(bad) + ". They are left out of the histograms and the numbers.",
             icon=":material/warning:",
         )
     with np.errstate(all="ignore"):
@@ -148,62 +198,57 @@ def lab() -> None:
             icon=":material/warning:",
         )
 
+
+def _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, results) -> None:
+    start_value = f"{AXIS_SYMBOL[sw.axis]} = {sw.grid[plan.start]:g}"
+    # Lazy tabs: only the open tab's content is computed and sent.
+    numbers, by_L, code, maths = st.tabs(
+        [f"Numbers at {start_value}", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths"],
+        key="view", on_change="rerun", bind="query-params")
+    log_sigma = param == "log_sigma"
     scale = sigma if log_sigma else 1.0
-    sigma_param = "log_sigma" if log_sigma else "sigma"
-    g_sig_shown = g_sigma * scale
-    reference = "pathwise" if "pathwise" in results else None
-
-    col_mu, col_sigma = st.columns(2)
-    with col_mu:
-        st.subheader("Gradient with respect to μ")
-        fig = estimate_histograms(results, "mu", g_mu)
-        ui.chart(fig, key="hist_mu",
-                        alt=f"Histograms of {len(results)} estimators' estimates of d/dmu, exact value {g_mu:.4g}")
-    with col_sigma:
-        st.subheader("Gradient with respect to " + ("log σ" if log_sigma else "σ"))
-        fig = estimate_histograms(results, "sigma", g_sig_shown, scale=scale)
-        fig.update_xaxes(title_text=f"estimate of {'∂/∂log σ' if log_sigma else '∂/∂σ'}   (dashed: exact = {g_sig_shown:.4g})")
-        ui.chart(fig, key="hist_sigma",
-                        alt=f"Histograms of estimates of the sigma gradient, exact value {g_sig_shown:.4g}")
-
-    # Lazy tabs: only the open tab's content is computed and sent, so a slider move does
-    # not pay for the variance-against-L study unless it is on screen.
-    numbers, by_L = st.tabs(["The numbers", "Variance against L"], key="view", on_change="rerun",
-                            bind="query-params")
+    exact = ui.cached_exact(objective.text, mu, sigma)
+    g_mu, g_sigma = exact["gradient"]
     if numbers.open:
         with numbers:
             st.caption(
-                f"{reps_used:,} replicates of L = {L}. **bias / SE** is the bias in standard errors: an unbiased "
-                "estimator stays within about ±3; a biased one grows with the number of replicates. "
-                "**SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one parameter."
+                f"The starting frame ({start_value}, where the figure's slider starts; the readouts in the figure "
+                f"follow its slider): {plan.reps:,} replicates of L = {int(sw.Ls[plan.start])}. **bias / SE** is the "
+                "bias in standard errors: an unbiased estimator stays within about ±3; a biased one grows with the "
+                "number of replicates. **SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one "
+                "parameter."
             )
+            reference = "pathwise" if "pathwise" in results else None
             tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])  # both cheap: not lazy
             with tab_mu:
                 st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True,
                              width="stretch")
             with tab_sigma:
-                st.dataframe(_table(results, "sigma", g_sig_shown, scale, reference, objective.continuous),
+                st.dataframe(_table(results, "sigma", g_sigma * scale, scale, reference, objective.continuous),
                              hide_index=True, width="stretch")
+            ui.download_csv("stage", lambda: sweep_csv(sw, param))
+            st.caption(f"The CSV holds every frame of the sweep along {AXIS_SYMBOL[sw.axis]}: one row per value and "
+                       "estimator.")
     if by_L.open:
         with by_L:
-            _variance_by_L(objective, mu, sigma, seed, chosen, scale, sigma_param)
-
-    with st.expander("Reproduce the pathwise and score-function estimates in PyTorch"):
-        st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
-                + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python")
+            _variance_by_L(objective, mu, sigma, seed, chosen, scale, "log_sigma" if log_sigma else "sigma")
+    if code.open:
+        with code:
+            st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
+                    + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python")
+    if maths.open:
+        with maths:
+            st.markdown(
+                r"With $x=\mu+\sigma\epsilon$, $\epsilon\sim\mathcal N(0,1)$, each estimate averages L samples of:"
+            )
+            for info in core.ESTIMATORS.values():
+                st.markdown(f"**{info.label}** — {info.summary}")
+                st.latex(r"\widehat{\partial_\mu} = " + info.latex_mu + r",\qquad \widehat{\partial_\sigma} = "
+                         + info.latex_sigma)
+            st.markdown(
+                r"$W\sim$ Rayleigh(1), $M\sim$ double-sided Maxwell (density $m^2\phi(m)$), $U\sim\mathcal U(0,1)$; "
+                r"$U M\sim\mathcal N(0,1)$, which couples the two ends of the σ-estimator."
+            )
 
 
 lab()
-
-with st.expander("The estimators, in maths"):
-    st.markdown(
-        r"With $x=\mu+\sigma\epsilon$, $\epsilon\sim\mathcal N(0,1)$, each estimate averages L samples of:"
-    )
-    for info in core.ESTIMATORS.values():
-        st.markdown(f"**{info.label}** — {info.summary}")
-        st.latex(r"\widehat{\partial_\mu} = " + info.latex_mu + r",\qquad \widehat{\partial_\sigma} = " + info.latex_sigma)
-    st.markdown(
-        r"$W\sim$ Rayleigh(1), $M\sim$ double-sided Maxwell (density $m^2\phi(m)$), $U\sim\mathcal U(0,1)$; "
-        r"$U M\sim\mathcal N(0,1)$, which couples the two ends of the σ-estimator."
-    )
-

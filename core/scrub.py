@@ -1,0 +1,308 @@
+"""Figures that scrub: a Plotly slider inside the figure steps through precomputed frames in
+the browser, with no Streamlit rerun and no message to the server.
+
+Plotly animates trace data only (``redraw: false``), so everything that moves with the
+slider is a trace: histogram outlines, mean markers, the exact-gradient line and the
+per-row readouts (a ``mode="text"`` trace). Each frame carries only what changes, for
+the traces it names; the axes stay fixed for the whole sweep so the picture never jumps.
+Pure: numbers in, ``go.Figure`` out; no Streamlit.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .estimators import ESTIMATORS, Sweep
+from .figures import COLORS, EXACT_COLOR, reparam_map
+from .stats import histogram_rows, nice_range, summarize_rows
+
+__all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_readouts", "sweep_exact",
+           "sweep_csv", "reparam_scrub_figure", "Stage"]
+
+AXIS_SYMBOL = {"mu": "μ", "sigma": "σ", "L": "L"}
+PARAM_SYMBOL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
+# Step instantly to a frame, animating nothing in between: every step of a drag is drawn.
+ANIMATE = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
+_HIST_TOP, _MEAN_Y, _EXACT_TOP, _TEXT_Y = 0.56, 0.6, 0.64, 0.82  # inside a row's band of height 1
+_HEADER = 0.1  # the line above the rows that says where the slider is
+
+
+# Samples in one sweep, all grid points together: at the defaults (61 values of μ × 1,000
+# replicates × L = 3) the sweep takes well under the 0.6 s a settled change may cost
+# (bench/bench_stage.py), and a class of 30 changing settings every few seconds fits the
+# server's two cores.
+SWEEP_SAMPLES = 400_000
+MIN_SWEEP_REPS = 200  # fewer replicates make histograms too ragged to read
+GRID_STEP = {"mu": 0.1, "sigma": 0.05}
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep will compute: the grid, the frame to start on, the replicates per frame,
+    and, when the budget made it coarser than asked, a sentence saying so."""
+
+    axis: str
+    grid: tuple
+    start: int
+    reps: int
+    note: str | None
+
+
+def plan_sweep(axis: str, mu: float, sigma: float, L: int, reps: int, *, mu_range: tuple[float, float],
+               sigma_range: tuple[float, float], L_options, budget: int = SWEEP_SAMPLES) -> SweepPlan:
+    """The grid along ``axis`` over its control's whole range, containing the control's value
+    (the starting frame), within ``budget`` samples in all.
+
+    Along μ or σ the grid steps by 0.1 or 0.05 from the control's value; replicates per frame
+    are cut to fit the budget, down to MIN_SWEEP_REPS, and past that the grid is coarsened.
+    Along L the grid is the L options up to the largest that fits (draws are nested, so the
+    cost is that of the largest L alone), the control's L always included.
+    """
+    if axis == "L":
+        reps_used = max(min(reps, budget // int(L)), 1)
+        options = [int(v) for v in L_options if v * reps_used <= budget or v == L]
+        grid = tuple(sorted(set(options) | {int(L)}))
+        note = None
+        if reps_used < reps:
+            note = f"To stay live, the sweep along L uses {reps_used:,} replicates per frame."
+        if grid[-1] < max(L_options):
+            note = (note + " " if note else "To stay live, ") + f"L goes up to {grid[-1]:,} in the sweep."
+        return SweepPlan(axis, grid, grid.index(int(L)), reps_used, note)
+    value, (lo, hi) = (mu, mu_range) if axis == "mu" else (sigma, sigma_range)
+    step = GRID_STEP[axis]
+    grid = anchored_grid(value, lo, hi, step)
+    reps_used = min(reps, max(budget // (grid.size * L), MIN_SWEEP_REPS))
+    note = None
+    if grid.size * reps_used * L > budget:  # even the fewest replicates do not fit: a coarser grid
+        frames = max(budget // (reps_used * L), 2)
+        step = step * math.ceil(grid.size / frames)
+        grid = anchored_grid(value, lo, hi, step)
+        note = (f"To stay live with L = {L:,}, the sweep uses {reps_used:,} replicates per frame and steps of "
+                f"{step:g} in {AXIS_SYMBOL[axis]}.")
+    elif reps_used < reps:
+        note = f"To stay live, the sweep uses {reps_used:,} replicates per frame (of {reps:,} asked for)."
+    start = int(np.argmin(np.abs(grid - value)))
+    return SweepPlan(axis, tuple(float(v) for v in grid), start, int(reps_used), note)
+
+
+def anchored_grid(value: float, lo: float, hi: float, step: float) -> np.ndarray:
+    """value + k·step for every whole k that stays in [lo, hi]: a grid over the whole range
+    that contains ``value`` exactly, so the control's value is a frame of the sweep."""
+    below = math.floor((value - lo) / step + 1e-9)
+    above = math.floor((hi - value) / step + 1e-9)
+    return np.round(value + step * np.arange(-below, above + 1), 10)
+
+
+def sweep_values(sw: Sweep, name: str, param: str) -> np.ndarray:
+    """The (G, reps) estimates of one estimator for ``param`` ("mu", "sigma" or "log_sigma",
+    which is σ·∂/∂σ at each grid point's own σ)."""
+    if param == "mu":
+        return sw.d_mu[name]
+    return sw.d_sigma[name] * (sw.sigmas[:, None] if param == "log_sigma" else 1.0)
+
+
+def sweep_exact(sw: Sweep, param: str) -> np.ndarray:
+    return sw.exact[:, 0] if param == "mu" else sw.exact[:, 1] * (sw.sigmas if param == "log_sigma" else 1.0)
+
+
+def _g(v: float, digits: int = 3) -> str:
+    """A number for a readout: 3 significant digits, a real minus sign, no '-0'."""
+    if not math.isfinite(v):
+        return "—" if math.isnan(v) else ("∞" if v > 0 else "−∞")
+    v = float(f"{v:.{digits}g}") + 0.0
+    return f"{v:.{digits}g}".replace("-", "−")
+
+
+def sweep_readouts(sw: Sweep, param: str) -> dict[str, dict[str, np.ndarray]]:
+    """Per estimator, the summary of every frame (arrays over the grid): mean, std, bias,
+    SE, z = bias/SE (see :func:`core.stats.summarize_rows`)."""
+    exact = sweep_exact(sw, param)
+    return {n: summarize_rows(sweep_values(sw, n, param), exact) for n in sw.names}
+
+
+def _row_text(name: str, s: dict[str, np.ndarray], i: int, outside: int, L: int) -> str:
+    info = ESTIMATORS[name]
+    if L < info.min_L:
+        return f"{info.short}: needs L ≥ {info.min_L}"
+    text = f"{info.short}   mean {_g(s['mean'][i])} · sd {_g(s['std'][i])} · bias/SE {_g(s['z'][i], 2)}"
+    if outside:
+        text += f" · {100 * outside / max(int(s['n_finite'][i]), 1):.2g}% off-scale"
+    return text
+
+
+class Stage:
+    """Sizes of a scrubbing figure: presenter mode (a projector) gets larger text and rows."""
+
+    def __init__(self, presenter: bool = False) -> None:
+        self.font = 17 if presenter else 12
+        self.row = 64 if presenter else 52
+        self.top = 64 if presenter else 56  # the slider
+        self.bottom = 58 if presenter else 46  # the x-axis and its title
+
+
+def _slider(labels: list[str], start: int, stage: Stage, y: float = 1.0) -> dict:
+    return dict(
+        active=int(start), x=0.0, len=1.0, y=y, yanchor="bottom", xanchor="left", pad=dict(t=0, b=8, l=0, r=0),
+        # Per-step tick labels would overprint each other, and the slider's own current value
+        # cannot take the theme's text colour: both are hidden, and a text trace in the
+        # figure (which follows the frames) says where the slider is.
+        currentvalue=dict(visible=False), font=dict(size=1, color="rgba(0,0,0,0)"), ticklen=4, minorticklen=2,
+        steps=[dict(method="animate", label=label, value=str(i), args=[[str(i)], ANIMATE])
+               for i, label in enumerate(labels)],
+    )
+
+
+def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, bins: int = 48) -> go.Figure:
+    """The Estimator Lab's stage: one row per estimator, a histogram of its estimates of the
+    gradient w.r.t. ``param`` on one fixed x-axis, the exact gradient dashed, the mean as a
+    triangle and a readout (mean, sd, bias/SE) above each row; a slider inside the figure
+    steps along the sweep's axis. Frame i shows grid point ``sw.grid[i]``; ``start`` is the
+    frame drawn first.
+
+    Row r (from the top) occupies y ∈ [n−1−r, n−r]: its histogram fills the lower part,
+    scaled so its tallest bin reaches the same height in every frame, and its readout the
+    upper part, so no line or marker crosses the text.
+    """
+    stage = stage or Stage()
+    names = sw.names
+    n, G = len(names), sw.grid.size
+    values = {name: sweep_values(sw, name, param) for name in names}
+    exact = sweep_exact(sw, param)
+    lo, hi = nice_range([v.ravel() for v in values.values()], [float(e) for e in exact])
+    readouts = sweep_readouts(sw, param)
+
+    outlines, text, means_x = [], [], []
+    for r, name in enumerate(names):
+        base = n - 1 - r
+        centres, density, outside = histogram_rows(values[name], lo, hi, bins)
+        top = density.max(axis=1, keepdims=True)
+        height = np.where(top > 0, density * (_HIST_TOP / np.where(top > 0, top, 1.0)), 0.0)
+        # Outline as one filled polygon per row: (left edge, base), each bin's two top corners, (right edge, base).
+        outlines.append(np.concatenate([np.full((G, 1), base), np.repeat(base + height, 2, axis=1),
+                                        np.full((G, 1), base)], axis=1).round(4))
+        text.append([_row_text(name, readouts[name], i, int(outside[i]), int(sw.Ls[i])) for i in range(G)])
+        m = readouts[name]["mean"]
+        means_x.append(np.where(np.isfinite(m) & (m >= lo) & (m <= hi), m, np.nan))
+    width = (hi - lo) / bins
+    edges = lo + width * np.arange(bins + 1)
+    xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]]).round(12)
+    means_x = np.array(means_x).T  # (G, n)
+    bases = np.arange(n - 1, -1, -1, dtype=float)
+
+    def exact_x(i: int) -> list:
+        g = float(exact[i])
+        return [g, g, None] * n if math.isfinite(g) else [None] * (3 * n)
+
+    def mean_x(i: int) -> list:
+        return [None if not math.isfinite(v) else float(v) for v in means_x[i]]
+
+    traces = []
+    for r, name in enumerate(names):
+        color = COLORS[name]
+        traces.append(dict(type="scatter", x=xs, y=outlines[r][start], mode="lines", fill="toself", fillcolor=color,
+                           line=dict(color=color, width=0.5), name=ESTIMATORS[name].label, hoverinfo="skip"))
+    labels = [ESTIMATORS[name].label for name in names]
+    traces.append(dict(type="scatter", x=mean_x(start), y=bases + _MEAN_Y, mode="markers", name="means", text=labels,
+                       marker=dict(symbol="triangle-down", size=10, color=[COLORS[nm] for nm in names],
+                                   line=dict(width=1, color=EXACT_COLOR)),
+                       hovertemplate="%{text}: mean of estimates %{x:.4g}<extra></extra>"))
+    traces.append(dict(type="scatter", x=exact_x(start), y=[v for b in bases for v in (b, b + _EXACT_TOP, None)],
+                       mode="lines", name="exact", line=dict(color=EXACT_COLOR, width=2, dash="dash"),
+                       hoverinfo="skip"))
+    traces.append(dict(type="scatter", x=[lo + 0.004 * (hi - lo)] * n, y=bases + _TEXT_Y, mode="text",
+                       text=[t[start] for t in text], textposition="middle right", name="readouts",
+                       textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
+    symbol = AXIS_SYMBOL[sw.axis]
+    headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = {_g(float(exact[i]), 4)}"
+               for i in range(G)]
+    # Where the slider is, and the exact value there: a trace, so that it moves with the frames.
+    traces.append(dict(type="scatter", x=[lo], y=[n + _HEADER], mode="text", text=[headers[start]],
+                       textposition="top right", name="setting", textfont=dict(size=stage.font + 2), hoverinfo="skip",
+                       cliponaxis=False))
+    moving = list(range(n + 4))
+    frames = [dict(name=str(i), traces=moving,
+                   data=[dict(y=outlines[r][i]) for r in range(n)]
+                   + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])])
+              for i in range(G)]
+    layout = dict(
+        height=stage.top + stage.bottom + int(stage.row * (n + _HEADER + 0.45)),
+        margin=dict(l=8, r=8, t=stage.top, b=stage.bottom),
+        font=dict(size=stage.font), showlegend=False, dragmode=False, hovermode="closest",
+        xaxis=dict(range=[lo, hi], fixedrange=True, title=dict(text=f"estimate of {PARAM_SYMBOL[param]}   "
+                                                                     "(dashed: exact, ▼: mean of the estimates)")),
+        yaxis=dict(range=[0, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False, fixedrange=True),
+        sliders=[_slider([_axis_value(sw, i) for i in range(G)], start, stage)],
+    )
+    return go.Figure(data=traces, layout=layout, frames=frames, skip_invalid=False, _validate=False)
+
+
+def _axis_value(sw: Sweep, i: int) -> str:
+    v = sw.grid[i]
+    return f"{int(v)}" if sw.axis == "L" else f"{float(v) + 0.0:.2f}".replace("-", "−")
+
+
+def sweep_csv(sw: Sweep, param: str) -> str:
+    """Every frame's numbers as CSV: one row per grid value and estimator."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([sw.axis, "estimator", "exact", "mean", "std", "bias", "se", "bias_over_se", "replicates"])
+    exact = sweep_exact(sw, param)
+    for name, s in sweep_readouts(sw, param).items():
+        for i in range(sw.grid.size):
+            writer.writerow([sw.grid[i], ESTIMATORS[name].label, exact[i], s["mean"][i], s["std"][i], s["bias"][i],
+                             s["se"][i], s["z"][i], int(s["n_finite"][i])])
+    return out.getvalue()
+
+
+def reparam_scrub_figure(eps: np.ndarray, mu: float, sigma: float, mus: np.ndarray, sigmas: np.ndarray,
+                         traced: int = 12, x_range: tuple[float, float] = (-8.0, 8.0),
+                         stage: Stage | None = None) -> go.Figure:
+    """:func:`core.figures.reparam_map` with two sliders inside the figure: one moves μ along
+    ``mus`` (σ held at ``sigma``), the other stretches σ along ``sigmas`` (μ held at ``mu``).
+    The draws ε stay the same; only z = μ + σε, its density and the traced segments move."""
+    stage = stage or Stage()
+    fig = reparam_map(eps, mu + sigma * eps, mu, sigma, traced=traced, x_range=x_range)
+    grid = np.linspace(x_range[0], x_range[1], 400)
+    phi = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
+    phi_max = float(phi.max())
+    k = min(traced, eps.size)
+
+    def moving(m: float, s: float) -> list[dict]:
+        z = m + s * eps
+        q = np.exp(-0.5 * ((grid - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+        scale = 0.8 / max(phi_max, float(q.max()))
+        seg_x = [v for e, zz in zip(eps[:k], z[:k]) for v in (float(e), float(zz), None)]
+        return [dict(y=(phi * scale).round(5)), dict(y=(2 + q * scale).round(5)), dict(x=seg_x),
+                dict(x=z.round(6)), dict(x=z[:k].round(6)), dict(text=[f"z = μ + σε,  μ = {m:.2f},  σ = {s:.2f}"])]
+
+    # The setting on screen, as a trace: it follows whichever slider moved last.
+    fig.add_trace(go.Scatter(x=[x_range[1]], y=[2.95], mode="text", text=[""], textposition="bottom left",
+                             showlegend=False, hoverinfo="skip", name="setting", textfont=dict(size=stage.font + 1)))
+    moved = [0, 1, 2, 4, 5, len(fig.data) - 1]
+    settings = [(float(m), float(sigma)) for m in mus] + [(float(mu), float(s)) for s in sigmas]
+    frames = [dict(name=str(i), traces=moved, data=moving(m, s)) for i, (m, s) in enumerate(settings)]
+    start_mu = int(np.argmin(np.abs(np.asarray(mus) - mu)))
+    start_sigma = int(np.argmin(np.abs(np.asarray(sigmas) - sigma)))
+    first = moving(mu, sigma)
+    for index, patch in zip(moved, first):
+        fig.data[index].update(patch)
+    mu_slider = _slider([f"{m:.2f}" for m in mus], start_mu, stage, y=1.0)
+    sigma_slider = _slider([f"{s:.2f}" for s in sigmas], start_sigma, stage, y=1.0)
+    mu_slider.update(len=0.47)
+    sigma_slider.update(len=0.47, x=0.53)
+    for j, step in enumerate(sigma_slider["steps"]):
+        name = str(len(mus) + j)
+        step.update(value=name, args=[[name], ANIMATE])
+    # Static names over the two rails (layout annotations do not animate, and need not).
+    names = [dict(text="drag to move μ", x=0.0, xanchor="left"), dict(text="drag to stretch σ", x=0.53, xanchor="left")]
+    fig.update_layout(sliders=[mu_slider, sigma_slider], height=420 + (stage.top - 74), margin=dict(t=stage.top + 20),
+                      dragmode=False,
+                      annotations=[dict(a, xref="paper", yref="paper", y=1.0, yanchor="bottom", yshift=stage.top - 6,
+                                        showarrow=False, font=dict(size=stage.font)) for a in names])
+    fig.frames = [go.Frame(**f) for f in frames]
+    return fig
