@@ -6,8 +6,8 @@
 2. Server time of one rerun after a slider move on every page (AppTest, uncached values),
    against a trivial one-slider, one-histogram page.
 3. Browser: key press on the μ slider → first and last redraw (script finished), side by
-   side in one run (median of 8 moves): the trivial page, the Lab's two charts alone
-   (lab_charts_app.py), the Lab with two estimators, and the whole Lab. Also whether the
+   side in one run (median of 8 moves): the trivial page, the Lab with two estimators, and
+   the whole Lab (a move of its μ control recomputes the whole sweep). Also whether the
    first chart was remounted (a new Plotly div) by each move: Streamlit 1.67 gives a chart
    an id that hashes its spec, so a chart whose data changed is drawn from scratch.
 4. Peak memory (VmHWM) of the `streamlit run` process after every page was visited once
@@ -42,8 +42,8 @@ PAGES = {
     "Weight noise": ("pages/8_Weight_Noise_Flipout.py", "/Weight_Noise_Flipout", ("ls", -0.75)),
     "VAE (trained, 50 steps)": ("pages/9_VAE_Trained_Live.py", "/VAE_Trained_Live?steps=50", ("z0", 0.5)),
 }
-# The Lab's estimator picker is bound to the URL by label.
-LAB_TWO_ESTIMATORS = urllib.parse.urlencode([("est", ESTIMATORS[name].label) for name in ("pathwise", "score")])
+# The Lab's estimator picker is bound to the URL by its short labels.
+LAB_TWO_ESTIMATORS = urllib.parse.urlencode([("est", ESTIMATORS[name].short) for name in ("pathwise", "score")])
 SIGNATURE_JS = """() => { const p = document.querySelector('.js-plotly-plot');
   if (!p || !p._fullData) return null;
   return JSON.stringify(p._fullData.filter(t => t.type === 'bar' || t.fill === 'toself').map(t => Array.from(t.y).slice(0, 130))); }"""
@@ -126,18 +126,19 @@ MARK_CHART_JS = "() => { document.querySelector('.js-plotly-plot').__beforeMove 
 CHART_KEPT_JS = "() => document.querySelector('.js-plotly-plot').__beforeMove === true"
 
 
-def redraw_ms(page, url: str, moves: int = 8) -> tuple[float, float, float]:
+def redraw_ms(page, url: str, moves: int = 8, label: str = "μ") -> tuple[float, float, float]:
     """Median over ``moves`` key presses on the μ slider of (key press → the first histogram
     redrawn, key press → last redraw: that histogram changed, the script finished and no
     element is left stale), and the fraction of moves after which the first chart was a new
-    Plotly div (remounted). Polled on every animation frame."""
+    Plotly div (remounted). Polled on every animation frame. The slider moved is the first
+    whose accessible name contains ``label``."""
     page.goto(url)
     wait_idle(page)
     page.wait_for_function(SIGNATURE_JS, timeout=60_000)
     sliders = page.get_by_role("slider")
     slider = sliders.nth(0)
     for i in range(sliders.count()):
-        if "μ" in (sliders.nth(i).get_attribute("aria-label") or "") or sliders.nth(i).get_attribute("aria-valuenow") == "0.5":
+        if label in (sliders.nth(i).get_attribute("aria-label") or ""):
             slider = sliders.nth(i)
             break
     first, last, remounted = [], [], 0
@@ -180,7 +181,7 @@ def main() -> None:
 
     t_start = time.perf_counter()
     server = Server()
-    floors = {script: free_port() for script in ("bench/trivial_app.py", "bench/lab_charts_app.py")}
+    floors = {script: free_port() for script in ("bench/trivial_app.py",)}
     helpers = [subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                                  "--server.port", str(port), "--browser.gatherUsageStats", "false"],
                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -201,7 +202,6 @@ def main() -> None:
 
             rows = {
                 "trivial page (the floor)": f"http://127.0.0.1:{floors['bench/trivial_app.py']}/",
-                "the Lab's two charts alone": f"http://127.0.0.1:{floors['bench/lab_charts_app.py']}/",
                 "Estimator Lab, 2 estimators": server.url + "/Estimator_Lab?" + LAB_TWO_ESTIMATORS,
                 "Estimator Lab": server.url + "/Estimator_Lab",
             }
