@@ -1,9 +1,10 @@
 """Home page: the question, the map of names, the learning path and a live teaser."""
+import numpy as np
 import streamlit as st
 
 import core
 import ui
-from core.figures import estimate_histograms
+from core.scrub import Stage, anchored_grid, sweep_figure, sweep_readouts
 
 ui.page_setup("Home", ":material/home:")
 
@@ -25,14 +26,26 @@ that does not depend on $\theta$ — for a Gaussian, $z=\mu+\sigma\epsilon$ — 
 )
 
 st.subheader("One picture")
-st.caption("f(x) = cos(3x), x ~ N(μ, 1), 10 samples per estimate, 2,000 estimates each. Move μ.")
-mu = st.slider("μ", -2.0, 2.0, 0.5, 0.1, key="home_mu")
-teaser = ui.cached_estimate("cos(3*x)", float(mu), 1.0, 10, 2000, 0, ("pathwise", "score"))
-g_mu, _ = ui.cached_exact("cos(3*x)", float(mu), 1.0)["gradient"]
-ui.chart(estimate_histograms(teaser, "mu", g_mu), key="teaser",
-                alt="Histograms of pathwise and score-function estimates of the mu-gradient for f = cos(3x)")
-st.caption("Both are centred on the exact gradient (dashed). Here the score function is *narrower*: "
-           "reparameterization is not always the low-variance choice.")
+HOME_F, HOME_MU, HOME_SIGMA, HOME_L, HOME_REPS = "cos(3*x)", 0.5, 0.5, 10, 1000
+st.caption(f"f(x) = cos(3x), x ~ N(μ, {HOME_SIGMA:g}²), {HOME_L} samples per estimate, {HOME_REPS:,} estimates each. "
+           "**Drag the slider inside the figure** to move μ.")
+home_grid = anchored_grid(HOME_MU, ui.MU_MIN, ui.MU_MAX, 0.1)
+teaser = ui.cached_sweep(HOME_F, HOME_MU, HOME_SIGMA, "mu", tuple(home_grid), HOME_L, HOME_REPS, 0,
+                         ("pathwise", "score"))
+home_start = int(np.argmin(np.abs(home_grid - HOME_MU)))
+ui.chart(sweep_figure(teaser, "mu", home_start, Stage(ui.presenter_mode())), key="teaser", sized=True, download=False,
+         alt="Histograms of pathwise and score-function estimates of the mu-gradient for f = cos(3x), with a slider "
+             "along mu")
+sd = {n: sweep_readouts(teaser, "mu")[n]["std"] for n in teaser.names}
+narrower = int(np.sum(sd["score"] < sd["pathwise"]))
+st.caption(
+    f"Both are centred on the exact gradient (dashed) at every μ. At μ = {HOME_MU:g} the score function's spread is "
+    f"{sd['score'][home_start]:.2g} against pathwise's {sd['pathwise'][home_start]:.2g}, and it is the narrower of "
+    f"the two at {narrower} of the {home_grid.size} values of μ on the slider: reparameterization is not always the "
+    "low-variance choice."
+    if narrower else
+    "Both are centred on the exact gradient (dashed) at every μ."
+)
 
 st.subheader("The learning path")
 DESCRIPTIONS = {

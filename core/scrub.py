@@ -110,7 +110,7 @@ def sweep_exact(sw: Sweep, param: str) -> np.ndarray:
     return sw.exact[:, 0] if param == "mu" else sw.exact[:, 1] * (sw.sigmas if param == "log_sigma" else 1.0)
 
 
-def _g(v: float, digits: int = 3) -> str:
+def readout_number(v: float, digits: int = 3) -> str:
     """A number for a readout: 3 significant digits, a real minus sign, no '-0'."""
     if not math.isfinite(v):
         return "—" if math.isnan(v) else ("∞" if v > 0 else "−∞")
@@ -129,7 +129,7 @@ def _row_text(name: str, s: dict[str, np.ndarray], i: int, outside: int, L: int)
     info = ESTIMATORS[name]
     if L < info.min_L:
         return f"{info.short}: needs L ≥ {info.min_L}"
-    text = f"{info.short}   mean {_g(s['mean'][i])} · sd {_g(s['std'][i])} · bias/SE {_g(s['z'][i], 2)}"
+    text = f"{info.short}   mean {readout_number(s['mean'][i])} · sd {readout_number(s['std'][i])} · bias/SE {readout_number(s['z'][i], 2)}"
     if outside:
         text += f" · {100 * outside / max(int(s['n_finite'][i]), 1):.2g}% off-scale"
     return text
@@ -190,7 +190,7 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
         means_x.append(np.where(np.isfinite(m) & (m >= lo) & (m <= hi), m, np.nan))
     width = (hi - lo) / bins
     edges = lo + width * np.arange(bins + 1)
-    xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]]).round(12)
+    xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]])
     means_x = np.array(means_x).T  # (G, n)
     bases = np.arange(n - 1, -1, -1, dtype=float)
 
@@ -218,7 +218,7 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
                        text=[t[start] for t in text], textposition="middle right", name="readouts",
                        textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
     symbol = AXIS_SYMBOL[sw.axis]
-    headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = {_g(float(exact[i]), 4)}"
+    headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = {readout_number(float(exact[i]), 4)}"
                for i in range(G)]
     # Where the slider is, and the exact value there: a trace, so that it moves with the frames.
     traces.append(dict(type="scatter", x=[lo], y=[n + _HEADER], mode="text", text=[headers[start]],
@@ -226,7 +226,7 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
                        cliponaxis=False))
     moving = list(range(n + 4))
     frames = [dict(name=str(i), traces=moving,
-                   data=[dict(y=outlines[r][i]) for r in range(n)]
+                   data=[dict(y=outlines[r][i].tolist()) for r in range(n)]
                    + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])])
               for i in range(G)]
     layout = dict(
@@ -277,8 +277,8 @@ def reparam_scrub_figure(eps: np.ndarray, mu: float, sigma: float, mus: np.ndarr
         q = np.exp(-0.5 * ((grid - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
         scale = 0.8 / max(phi_max, float(q.max()))
         seg_x = [v for e, zz in zip(eps[:k], z[:k]) for v in (float(e), float(zz), None)]
-        return [dict(y=(phi * scale).round(5)), dict(y=(2 + q * scale).round(5)), dict(x=seg_x),
-                dict(x=z.round(6)), dict(x=z[:k].round(6)), dict(text=[f"z = μ + σε,  μ = {m:.2f},  σ = {s:.2f}"])]
+        return [dict(y=(phi * scale).round(3).tolist()), dict(y=(2 + q * scale).round(3).tolist()), dict(x=seg_x),
+                dict(x=z.round(3).tolist()), dict(x=z[:k].round(3).tolist()), dict(text=[f"z = μ + σε,  μ = {m:.2f},  σ = {s:.2f}"])]
 
     # The setting on screen, as a trace: it follows whichever slider moved last.
     fig.add_trace(go.Scatter(x=[x_range[1]], y=[2.95], mode="text", text=[""], textposition="bottom left",

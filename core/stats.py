@@ -133,7 +133,8 @@ def nice_range(samples: list[np.ndarray], include: list[float], coverage: float 
             highs.append(v)
     if not lows:
         return -1.0, 1.0
-    lo, hi = min(lows), max(highs)
+    # Beyond ±1e300 the span of the range itself would overflow (estimates of exp(1000x), say).
+    lo, hi = max(min(lows), -1e300), min(max(highs), 1e300)
     span = hi - lo
     if not span > 1e-12 * max(1.0, abs(lo), abs(hi)):
         pad = max(abs(lo) * 0.1, 1e-3)

@@ -203,7 +203,7 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, res
     start_value = f"{AXIS_SYMBOL[sw.axis]} = {sw.grid[plan.start]:g}"
     # Lazy tabs: only the open tab's content is computed and sent.
     numbers, by_L, code, maths = st.tabs(
-        [f"Numbers at {start_value}", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths"],
+        ["The numbers", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths"],
         key="view", on_change="rerun", bind="query-params")
     log_sigma = param == "log_sigma"
     scale = sigma if log_sigma else 1.0

@@ -3,7 +3,8 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.figures import COLORS, labelled_histograms, reparam_map
+from core.figures import COLORS, labelled_histograms
+from core.scrub import Stage, anchored_grid, reparam_scrub_figure
 from core.snippets import elbo_snippet
 from core.reparam import FAMILIES, discrete_rsample_message, elbo_estimates, elbo_exact, eps_to_z, family_checks
 
@@ -29,13 +30,17 @@ def mapping_section() -> None:
     n = c3.select_slider("draws", [20, 50, 100, 200, 500], value=100, key="n", bind="query-params")
     seed = c4.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     eps, z = eps_to_z(float(mu), float(sigma), int(n), int(seed))
-    ui.chart(reparam_map(eps, z, float(mu), float(sigma)), key="map",
-                    alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines")
+    fig = reparam_scrub_figure(eps, float(mu), float(sigma), anchored_grid(float(mu), -3.0, 3.0, 0.1),
+                               anchored_grid(float(sigma), 0.1, 2.5, 0.05), stage=Stage(ui.presenter_mode()))
+    ui.chart(fig, key="map", sized=True,
+             alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines and two sliders")
     st.caption(
-        "Bottom: the draws ε (they never change while you move the sliders). Top: z = μ + σε. "
-        "Grey lines follow the first 12 draws. Each z moves by exactly 1 per unit of μ and by ε per unit of σ: "
-        "that per-draw derivative is what backprop uses."
+        "**Drag the two sliders inside the figure**: the left one moves μ, the right one stretches σ (each starts "
+        "at the value set above, and the other is held there). Bottom: the draws ε, which never change. "
+        "Top: z = μ + σε. Grey lines follow the first 12 draws. Each z moves by exactly 1 per unit of μ and by ε per "
+        "unit of σ: that per-draw derivative is what backprop uses."
     )
+    st.caption(f"The first draws at μ = {mu:g}, σ = {sigma:g} (the values set above):")
     rows = [{"draw": i + 1, "ε": round(float(e), 4), "z = μ + σε": round(float(v), 4), "∂z/∂μ": 1.0,
              "∂z/∂σ = ε": round(float(e), 4)} for i, (e, v) in enumerate(zip(eps[:6], z[:6]))]
     st.dataframe(rows, hide_index=True, width="stretch")

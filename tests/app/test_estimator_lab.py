@@ -8,6 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from core.presets import PRESETS
+from core.scrub import plan_sweep, readout_number
+from core.stats import summarize
 from tests.app.conftest import open_page
 
 PAGE = "pages/1_Estimator_Lab.py"
@@ -36,27 +38,87 @@ def table(at: AppTest, index: int = 0) -> list[dict]:
     return at.dataframe[index].value.to_dict("records")
 
 
-def test_default_page_renders_histograms_and_tables_not_the_closed_tab():
+MU, SIGMA, L, REPS, SEED = 0.5, 0.5, 3, 1000, 0  # the Lab's defaults
+F = PRESETS["cos"].template.replace("{k}", "3")
+DEFAULT = list(core.DEFAULT_ESTIMATORS)
+
+
+def stage(at: AppTest) -> dict:
+    (fig,) = [f for f in charts(at) if f["layout"].get("sliders")]
+    return fig
+
+
+def expected_sweep(axis: str = "mu", param: str = "mu", f: str = F, **settings):
+    s = dict(mu=MU, sigma=SIGMA, L=L, reps=REPS)
+    s.update(settings)
+    plan = plan_sweep(axis, s["mu"], s["sigma"], s["L"], s["reps"], mu_range=(-3.0, 3.0), sigma_range=(0.05, 3.0),
+                      L_options=[1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000])
+    sw = core.sweep(f, s["mu"], s["sigma"], axis=axis, grid=plan.grid, L=s["L"], reps=plan.reps, seed=SEED,
+                    estimators=settings.get("estimators", DEFAULT))
+    return plan, sw
+
+
+@pytest.mark.parametrize("axis, param", [("mu", "mu"), ("sigma", "log_sigma"), ("L", "sigma")])
+def test_the_figure_has_a_frame_per_grid_value_with_readouts_from_core_stats(axis, param):
+    # Choices are bound to the URL by the labels the page shows.
+    at = run(axis={"mu": "μ", "sigma": "σ", "L": "L"}[axis], of={"mu": "μ", "sigma": "σ", "log_sigma": "log σ"}[param])
+    assert_clean(at)
+    fig = stage(at)
+    plan, sw = expected_sweep(axis)
+    (slider,) = fig["layout"]["sliders"]
+    assert len(fig["frames"]) == len(slider["steps"]) == len(plan.grid) > 5
+    assert slider["active"] == plan.start and sw.grid[plan.start] == pytest.approx({"mu": MU, "sigma": SIGMA, "L": L}[axis])
+    # Every step animates its own frame, client-side, without redrawing the layout.
+    for i, step in enumerate(slider["steps"]):
+        assert step["method"] == "animate" and step["args"][0] == [str(i)]
+        assert step["args"][1]["frame"]["redraw"] is False
+    n = len(DEFAULT)
+    for i in sorted({0, plan.start, len(plan.grid) // 2, len(plan.grid) - 1}):
+        frame = fig["frames"][i]
+        readouts = frame["data"][n + 2]["text"]
+        exact_line = frame["data"][n + 1]["x"]
+        for r, name in enumerate(DEFAULT):
+            values = sw.d_mu[name][i] if param == "mu" else sw.d_sigma[name][i] * (
+                sw.sigmas[i] if param == "log_sigma" else 1.0)
+            exact = sw.exact[i, 0] if param == "mu" else sw.exact[i, 1] * (sw.sigmas[i] if param == "log_sigma" else 1.0)
+            if sw.Ls[i] < core.ESTIMATORS[name].min_L:
+                assert "needs L ≥ 2" in readouts[r]
+                continue
+            s = summarize(values, exact)
+            assert (f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · "
+                    f"bias/SE {readout_number(s.z, 2)}") in readouts[r], (i, name)
+            assert exact_line[3 * r] == pytest.approx(exact)
+        assert frame["data"][-1]["text"][0].startswith(f"{ {'mu': 'μ', 'sigma': 'σ', 'L': 'L'}[axis]} = ")
+    # The first frame drawn is the starting frame.
+    assert fig["data"][n + 2]["text"] == fig["frames"][plan.start]["data"][n + 2]["text"]
+
+
+def test_defaults_teach_a_visible_gradient_bias_and_spread():
+    """The default f, μ, σ: the exact ∂/∂μ is clearly non-zero, the biased baseline sits more than
+    10 standard errors off, and the unbiased estimators' spreads differ at a glance."""
     at = run()
     assert_clean(at)
-    figs = charts(at)
-    assert len(figs) == 2  # two histogram panels; the variance-vs-L tab is lazy and closed
-    hist_mu = figs[0]
-    rows = [t for t in hist_mu["data"] if t.get("fill") == "toself"]
-    assert len(rows) == len(core.ESTIMATORS)
-    # Pre-binned on the server, not raw samples: 60 bins, drawn as a 122-corner outline.
-    assert all(len(r["meta"]["density"]) == 60 and array(r["x"]).size == 122 for r in rows)
-    assert len(table(at)) == len(core.ESTIMATORS)
+    plan, sw = expected_sweep()
+    i = plan.start
+    g = sw.exact[i, 0]
+    assert abs(g) > 0.5
+    s = {n: summarize(sw.d_mu[n][i], g) for n in DEFAULT}
+    assert abs(s["score_batchmean"].z) > 10
+    unbiased = [s[n].std for n in DEFAULT if core.ESTIMATORS[n].unbiased]
+    assert max(unbiased) / min(unbiased) > 2
+    # The page says so, from these numbers.
+    sentence = " ".join(c.value for c in at.caption)
+    assert f"exact ∂/∂μ is {g:.3g}" in sentence and "standard errors above" in sentence
 
 
-def test_numbers_shown_agree_with_core():
+def test_the_numbers_tab_is_the_starting_frame_and_equals_core_estimate():
     at = run()
-    mu, sigma, L, reps, seed = 0.5, 1.0, 10, 2000, 0
-    text = PRESETS["cos"].template.replace("{k}", "3")
-    exact = core.exact_gradient(text, mu, sigma)
-    results = core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed)
+    assert_clean(at)
+    results = core.estimate(F, MU, SIGMA, L=L, reps=REPS, seed=SEED, estimators=DEFAULT)
+    exact = core.exact_gradient(F, MU, SIGMA)
     for index, (param, target) in enumerate((("d_mu", exact[0]), ("d_sigma", exact[1]))):
         rows = {r["estimator"]: r for r in table(at, index)}
+        assert len(rows) == len(DEFAULT)
         for name, est in results.items():
             row = rows[est.info.label]
             assert float(row["exact"]) == pytest.approx(target, rel=1e-3)
@@ -95,15 +157,17 @@ def test_sample_size_controls(key, values):
 def test_L_equal_one_explains_leave_one_out():
     at = run(L="1")
     assert_clean(at)
-    assert any("L ≥ 2" in i.value for i in at.info)
+    assert any("L ≥ 2" in c.value for c in at.caption)
     assert "Score, leave-one-out baseline" not in {r["estimator"] for r in table(at)}
 
 
-def test_large_L_caps_replicates_with_a_note():
+def test_large_L_coarsens_the_sweep_with_a_note():
     at = run(L="1000", reps="10000")
     assert_clean(at)
-    assert any("capped at 250,000" in i.value and "250 replicates" in i.value for i in at.info)
-    assert "250 replicates of L = 1000" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "the sweep uses 200 replicates per frame and steps of" in captions
+    assert "200 replicates of L = 1000" in captions
+    assert len(stage(at)["frames"]) >= 2
 
 
 def test_resample_moves_the_seed_and_changes_the_numbers():
@@ -115,17 +179,19 @@ def test_resample_moves_the_seed_and_changes_the_numbers():
     assert table(at)[1]["mean"] != before
 
 
-def test_estimator_selection_and_log_sigma_toggle():
+def test_estimator_selection_and_log_sigma():
     at = run()
-    at.multiselect(key="est").set_value(["pathwise", "score"]).run()
+    at.button_group(key="est").set_value(["score", "pathwise"]).run()
     assert_clean(at)
     assert len(table(at)) == 2
-    at.toggle(key="logsig").set_value(True).run()
+    rows = [t for t in stage(at)["data"] if t.get("fill") == "toself"]
+    assert [r["name"] for r in rows] == [core.ESTIMATORS[n].label for n in ("pathwise", "score")]  # picker order
+    at.button_group(key="of").set_value("log_sigma").run()
     assert_clean(at)
     rows = {r["estimator"]: r for r in table(at, 1)}
-    d_sigma = core.exact_gradient("cos(3*x)", 0.5, 1.0)[1]
-    assert float(rows["Pathwise (reparameterization)"]["exact"]) == pytest.approx(1.0 * d_sigma, rel=1e-3)
-    at.multiselect(key="est").set_value([]).run()
+    d_sigma = core.exact_gradient("cos(3*x)", MU, SIGMA)[1]
+    assert float(rows["Pathwise (reparameterization)"]["exact"]) == pytest.approx(SIGMA * d_sigma, rel=1e-3)
+    at.button_group(key="est").set_value([]).run()
     assert_clean(at)
     assert any("at least one" in i.value for i in at.info)
 
@@ -156,15 +222,19 @@ def test_undefined_or_overflowing_objectives_warn(formula):
         for trace in fig["data"]:
             for axis in ("x", "y"):
                 if trace.get(axis) is not None:
-                    assert np.isfinite(array(trace[axis])).all(), (formula, trace.get("name"))
+                    values = trace[axis]
+                    if isinstance(values, list):  # None marks a gap between line segments
+                        values = [v for v in values if v is not None]
+                    assert np.isfinite(array(values)).all(), (formula, trace.get("name"))
 
 
 def test_deep_link_reproduces_the_view():
     at = run(f="x^2", mu="1", sigma="0.5", L="5", reps="500", seed="7")
     assert_clean(at)
     assert at.slider(key="mu").value == 1.0 and at.number_input(key="seed").value == 7
-    results = core.estimate("x**2", 1.0, 0.5, L=5, reps=500, seed=7)
+    results = core.estimate("x**2", 1.0, 0.5, L=5, reps=500, seed=7, estimators=DEFAULT)
     rows = {r["estimator"]: r for r in table(at)}
+    assert stage(at)["layout"]["sliders"][0]["active"] == 40  # μ = 1 on the grid from −3 in steps of 0.1
     assert float(rows["Score function (REINFORCE)"]["mean"]) == pytest.approx(results["score"].d_mu.mean(), rel=1e-3)
 
 
@@ -172,18 +242,18 @@ def test_variance_tab_shows_measured_and_exact_variances_against_L():
     at = run(f="x^2", mu="1", sigma="0.5", view="Variance against L")
     assert_clean(at)
     figs = charts(at)
-    assert len(figs) == 4 and not at.dataframe  # the numbers tab is closed now
+    assert len(figs) == 3 and not at.dataframe  # the stage and two variance charts; the numbers tab is closed
     exact = core.exact_variances("x**2", 1.0, 0.5)
     # x²: pathwise ∂μ = 2x, Var = 4σ² = 1 for one sample; the dashed line is exact / L.
     assert exact["pathwise"][0] == pytest.approx(1.0, rel=1e-10)
-    for fig, param in zip(figs[2:], (0, 1)):
+    for fig, param in zip(figs[1:], (0, 1)):
         for trace in fig["data"]:
             if trace["name"].endswith("(exact/L)"):
                 label = trace["name"][: -len(" (exact/L)")]
                 name = next(n for n, info in core.ESTIMATORS.items() if info.label == label)
                 Ls = array(trace["x"])
                 np.testing.assert_allclose(array(trace["y"]), exact[name][param] / Ls, rtol=1e-12)
-    measured = {t["name"]: t for t in figs[2]["data"] if t["mode"] == "markers+lines"}
+    measured = {t["name"]: t for t in figs[1]["data"] if t["mode"] == "markers+lines"}
     dots = measured[core.ESTIMATORS["pathwise"].label]
     # 500 replicates per L: each measured variance is within 5 SE (SE ≈ var·√(2/499)) of 1/L.
     Ls, v = array(dots["x"]), array(dots["y"])

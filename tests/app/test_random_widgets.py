@@ -43,10 +43,10 @@ grid = lambda lo, hi, step: st.integers(0, int(round((hi - lo) / step))).map(lam
 @given(preset=st.sampled_from([p.label for p in PRESETS.values() if p.key != "custom"]),
        mu=grid(-3.0, 3.0, 0.05), sigma=grid(0.05, 3.0, 0.05), k=grid(-5.0, 5.0, 0.1),
        L=st.sampled_from([1, 2, 3, 5, 10, 100, 1000]), reps=st.sampled_from([100, 1000, 10000]),
-       seed=st.integers(0, 2**31 - 1))
-def test_estimator_lab(preset, mu, sigma, k, L, reps, seed):
+       seed=st.integers(0, 2**31 - 1), axis=st.sampled_from(["μ", "σ", "L"]))
+def test_estimator_lab(preset, mu, sigma, k, L, reps, seed, axis):
     check(open_page("pages/1_Estimator_Lab.py", f=preset, mu=str(mu), sigma=str(sigma), k=str(k), L=str(L),
-                    reps=str(reps), seed=str(seed)))
+                    reps=str(reps), seed=str(seed), axis=axis))
 
 
 # Formulas that overflow, are undefined for some x, or have no expectation.
@@ -57,10 +57,10 @@ HOSTILE = ["exp(1000*x)", "exp(x**2)", "1/x", "log(x)", "sqrt(x)", "x**1000", "0
 @SETTINGS
 @given(formula=st.sampled_from(HOSTILE), mu=grid(-3.0, 3.0, 0.05), sigma=st.sampled_from([0.05, 0.1, 1.0, 3.0]),
        L=st.sampled_from([1, 2, 1000]), view=st.sampled_from(["The numbers", "Variance against L"]),
-       logsig=st.booleans())
-def test_estimator_lab_hostile_formulas(formula, mu, sigma, L, view, logsig):
+       axis=st.sampled_from(["μ", "σ", "L"]), of=st.sampled_from(["μ", "σ", "log σ"]))
+def test_estimator_lab_hostile_formulas(formula, mu, sigma, L, view, axis, of):
     at = open_page("pages/1_Estimator_Lab.py", f="custom formula", expr=formula, mu=str(mu), sigma=str(sigma),
-                   L=str(L), reps="1000", view=view, logsig=str(logsig).lower())
+                   L=str(L), reps="1000", view=view, axis=axis, of=of)
     check(at)
 
 

@@ -1,0 +1,218 @@
+"""core.sweep: every grid point is core.estimate at that point on the same random numbers, the
+grid is a batch axis, and the scrubbing figure shows exactly the sweep's numbers."""
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+import core
+from core.estimators import Draws
+from core.scrub import (Stage, anchored_grid, plan_sweep, readout_number, reparam_scrub_figure, sweep_csv,
+                        sweep_figure)
+from core.stats import histogram, histogram_rows, summarize, summarize_rows
+from tests.conftest import z_score
+
+ALL = list(core.ESTIMATORS)
+FORMULAS = ["cos(3*x)", "x > 0.5", "(x - 1)**2 + abs(x)"]
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal to 1e-12, relative to the size of the numbers (summation order may differ along L)."""
+    scale = max(1.0, float(np.nanmax(np.abs(b))))
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("axis, grid", [("mu", [-1.5, 0.0, 0.35, 2.0]), ("sigma", [0.2, 0.7, 1.9]),
+                                        ("L", [1, 2, 3, 7, 16])])
+def test_each_grid_point_is_core_estimate_on_the_same_random_numbers(formula, axis, grid):
+    mu, sigma, L, reps, seed = 0.3, 0.8, 5, 300, 17
+    sw = core.sweep(formula, mu, sigma, axis=axis, grid=grid, L=L, reps=reps, seed=seed, estimators=ALL)
+    assert sw.exact.shape == (len(grid), 2)
+    for i in range(len(grid)):
+        m, s, n = float(sw.mus[i]), float(sw.sigmas[i]), int(sw.Ls[i])
+        usable = [e for e in ALL if n >= core.ESTIMATORS[e].min_L]
+        ref = core.estimate(formula, m, s, L=n, reps=reps, seed=seed, estimators=usable)
+        for name in ALL:
+            if name in ref:
+                _close(sw.d_mu[name][i], ref[name].d_mu)
+                _close(sw.d_sigma[name][i], ref[name].d_sigma)
+            else:  # leave-one-out at L = 1
+                assert np.isnan(sw.d_mu[name][i]).all() and np.isnan(sw.d_sigma[name][i]).all()
+        np.testing.assert_allclose(sw.exact[i], core.exact_gradient(formula, m, s), rtol=1e-12, atol=1e-15)
+        for name, est in sw.estimates(i).items():  # the frame as core.estimate returns it
+            np.testing.assert_array_equal(est.d_mu, sw.d_mu[name][i])
+            assert est.L == n
+
+
+def test_draws_are_nested_in_L_and_shared_across_estimators():
+    small, large = Draws(5, 200, 3), Draws(5, 200, 11)
+    for attr in ("eps", "w", "w2", "m", "u"):
+        np.testing.assert_array_equal(getattr(small, attr).numpy(), getattr(large, attr).numpy()[:, :3])
+    np.testing.assert_array_equal(small.pilot.numpy(), large.pilot.numpy())
+    assert not np.array_equal(Draws(6, 200, 3).eps.numpy(), small.eps.numpy())  # a new seed, new draws
+
+
+def test_common_random_numbers_make_the_sweep_morph_not_flicker():
+    """Along μ, f = x: pathwise is exactly 1 everywhere, and the score estimate at μ is
+    mean((μ + ε) ε) with σ = 1 and the same ε in every frame."""
+    sw = core.sweep("x", 0.0, 1.0, axis="mu", grid=[0.0, 0.5, 1.0], L=4, reps=500, seed=3,
+                    estimators=["pathwise", "score"])
+    assert np.all(sw.d_mu["pathwise"] == 1.0)
+    eps = Draws(3, 500, 4).eps.numpy()
+    for i, m in enumerate([0.0, 0.5, 1.0]):
+        np.testing.assert_allclose(sw.d_mu["score"][i], ((m + eps) * eps).mean(axis=1), atol=1e-12)
+
+
+@pytest.mark.parametrize("axis", ["mu", "sigma"])
+def test_swept_estimates_are_unbiased_with_power(axis):
+    """At every grid value the unbiased estimators land within 5 SE of the exact gradient, and
+    5 SE is under 30 % of it: a wrong sign or a factor of 2 would fail."""
+    grid = [0.2, 0.9] if axis == "mu" else [0.6, 1.3]
+    sw = core.sweep("(x - 2)**2", 0.4, 0.9, axis=axis, grid=grid, L=4, reps=20_000, seed=2,
+                    estimators=["pathwise", "score_optimal", "score_loo", "mvd"])
+    for i in range(len(grid)):
+        for name in sw.names:
+            for values, target in ((sw.d_mu[name][i], sw.exact[i, 0]), (sw.d_sigma[name][i], sw.exact[i, 1])):
+                z, se = z_score(values, target)
+                assert abs(z) < 5 and 5 * se < 0.3 * abs(target), (name, i, z, se, target)
+
+
+def test_batch_mean_bias_follows_one_minus_one_over_L_along_L():
+    Ls = [2, 4, 10]
+    sw = core.sweep("(x - 2)**2", 0.4, 0.9, axis="L", grid=Ls, L=2, reps=40_000, seed=4,
+                    estimators=["score_batchmean"])
+    g = sw.exact[0, 0]
+    for i, L in enumerate(Ls):
+        z, _ = z_score(sw.d_mu["score_batchmean"][i], (1 - 1 / L) * g)
+        z_true, _ = z_score(sw.d_mu["score_batchmean"][i], g)
+        assert abs(z) < 5 and abs(z_true) > 10
+
+
+def test_sweep_refuses_bad_grids():
+    for kwargs in (dict(axis="k", grid=[1.0]), dict(axis="L", grid=[3, 2]), dict(axis="L", grid=[0, 1]),
+                   dict(axis="mu", grid=[]), dict(axis="sigma", grid=[0.5, -1.0])):
+        with pytest.raises(ValueError):
+            core.sweep("x", 0.0, 1.0, L=2, reps=10, **kwargs)
+    with pytest.raises(ValueError):
+        core.sweep("x", 0.0, 1.0, axis="mu", grid=np.linspace(-1, 1, 100), L=1000, reps=1000)  # too many samples
+
+
+def test_rows_summaries_and_histograms_equal_the_one_row_versions():
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((6, 700)) * np.arange(1, 7)[:, None]
+    values[0, 3], values[1, :], values[2, 5], values[3, :] = np.nan, np.inf, -np.inf, 2.0
+    exact = np.array([0.1, 0.0, 0.2, 2.0, 0.5, np.nan])
+    rows = summarize_rows(values, exact)
+    for i in range(6):
+        one = summarize(values[i], exact[i])
+        for key in ("mean", "bias", "se", "z", "std", "variance", "snr", "n_finite"):
+            a, b = getattr(one, key), rows[key][i]
+            assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-12), (i, key)
+    centres, density, outside = histogram_rows(values, -3.0, 3.0, 40)
+    for i in range(6):
+        c, d, _, o = histogram(values[i], -3.0, 3.0, 40)
+        np.testing.assert_allclose(centres, c)
+        np.testing.assert_allclose(density[i], d)
+        assert outside[i] == o
+
+
+def test_plan_keeps_the_controls_value_and_the_budget():
+    kw = dict(mu_range=(-3.0, 3.0), sigma_range=(0.05, 3.0), L_options=[1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000])
+    for axis, value in (("mu", 0.55), ("mu", -3.0), ("sigma", 0.05), ("sigma", 2.35)):
+        for L in (1, 3, 100, 1000):
+            plan = plan_sweep(axis, value if axis == "mu" else 0.5, value if axis == "sigma" else 1.0, L, 10_000, **kw)
+            assert plan.grid[plan.start] == pytest.approx(value)
+            assert len(plan.grid) >= 2 and len(plan.grid) * plan.reps * L <= 400_000
+            assert (plan.note is None) == (plan.reps == 10_000 and len(plan.grid) == len(anchored_grid(value, *(
+                kw["mu_range"] if axis == "mu" else kw["sigma_range"]), 0.1 if axis == "mu" else 0.05)))
+    plan = plan_sweep("L", 0.5, 1.0, 3, 1000, **kw)
+    assert plan.grid[plan.start] == 3 and plan.reps * max(plan.grid) <= 400_000
+
+
+def _figure(param="mu", axis="mu", grid=(-0.5, 0.0, 0.5, 1.0), names=("pathwise", "score", "score_batchmean")):
+    sw = core.sweep("cos(3*x)", 0.5, 0.5, axis=axis, grid=list(grid), L=3, reps=400, seed=1, estimators=list(names))
+    return sw, sweep_figure(sw, param, start=2)
+
+
+@pytest.mark.parametrize("param", ["mu", "sigma", "log_sigma"])
+def test_every_frame_shows_that_frames_numbers(param):
+    sw, fig = _figure(param)
+    n = len(sw.names)
+    assert len(fig.frames) == 4 and fig.layout.sliders[0].active == 2
+    scale = sw.sigmas if param == "log_sigma" else np.ones(4)
+    for i, frame in enumerate(fig.frames):
+        data = frame.data
+        exact = sw.exact[i, 0] if param == "mu" else sw.exact[i, 1] * scale[i]
+        assert data[n + 1].x[0] == pytest.approx(exact)
+        assert readout_number(exact, 4) in data[-1].text[0] and "μ = " in data[-1].text[0]
+        for r, name in enumerate(sw.names):
+            values = sw.d_mu[name][i] if param == "mu" else sw.d_sigma[name][i] * scale[i]
+            s = summarize(values, exact)
+            assert f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · bias/SE {readout_number(s.z, 2)}" \
+                in data[n + 2].text[r]
+            assert data[n].x[r] == pytest.approx(s.mean)
+            # The outline is the histogram on the fixed axis, its tallest bin at 0.56 of the row.
+            lo, hi = fig.layout.xaxis.range
+            _, density, _, _ = histogram(values, lo, hi, 48)
+            tops = np.asarray(data[r].y)[1:-1:2] - (n - 1 - r)
+            np.testing.assert_allclose(tops, (density * 0.56 / density.max()).round(4), atol=1e-4)
+
+
+def test_nothing_drawn_crosses_a_readout():
+    """Histograms, means and the exact line stay in the lower part of each row; the readout sits
+    above them, and the header above every row."""
+    sw, fig = _figure()
+    n = len(sw.names)
+    for r in range(n):
+        base = n - 1 - r
+        assert max(np.asarray(fig.data[r].y)) <= base + 0.56 + 1e-9
+        assert fig.data[n].y[r] == pytest.approx(base + 0.6)
+        segment = [y for y in fig.data[n + 1].y[3 * r:3 * r + 2]]
+        assert segment == [base, base + 0.64]
+        assert fig.data[n + 2].y[r] == pytest.approx(base + 0.82)
+    assert fig.data[n + 3].y[0] > n
+
+
+def test_frames_only_carry_what_moves_and_the_figure_is_valid_plotly():
+    sw, fig = _figure()
+    n = len(sw.names)
+    for frame in fig.frames:
+        assert list(frame.traces) == list(range(n + 4))
+        assert all(set(d.to_plotly_json()) - {"type"} <= {"x", "y", "text"} for d in frame.data)
+    validated = go.Figure(fig.to_dict())  # raises on any invalid property
+    assert json.loads(pio.to_json(validated)) == json.loads(pio.to_json(fig))
+    presenter = sweep_figure(sw, "mu", 0, Stage(presenter=True))
+    assert presenter.layout.font.size > fig.layout.font.size and presenter.layout.height > fig.layout.height
+
+
+def test_sweep_csv_has_every_frame_and_estimator():
+    sw, _ = _figure()
+    lines = sweep_csv(sw, "mu").splitlines()
+    assert lines[0].startswith("mu,estimator,exact,mean")
+    assert len(lines) == 1 + 4 * 3
+    first = lines[1].split(",")
+    assert float(first[0]) == -0.5 and float(first[3]) == pytest.approx(sw.d_mu["pathwise"][0].mean())
+
+
+def test_reparam_figure_moves_the_same_eps():
+    eps = np.random.default_rng(0).standard_normal(50)
+    mus, sigmas = anchored_grid(1.0, -3.0, 3.0, 0.5), anchored_grid(1.5, 0.1, 2.5, 0.5)
+    fig = reparam_scrub_figure(eps, 1.0, 1.5, mus, sigmas)
+    assert len(fig.frames) == len(mus) + len(sigmas) and len(fig.layout.sliders) == 2
+    for i, m in enumerate(mus):  # the μ slider: z = m + 1.5 ε
+        np.testing.assert_allclose(fig.frames[i].data[3].x, np.round(m + 1.5 * eps, 3))
+    for j, s in enumerate(sigmas):  # the σ slider: z = 1 + s ε
+        frame = fig.frames[len(mus) + j]
+        np.testing.assert_allclose(frame.data[3].x, np.round(1.0 + s * eps, 3))
+        assert f"σ = {s:.2f}" in frame.data[-1].text[0]
+    assert list(fig.layout.sliders[1].steps[0].args[0]) == [str(len(mus))]
+    go.Figure(fig.to_dict())
+
+
+def test_anchored_grid_contains_the_value_and_stays_in_range():
+    g = anchored_grid(0.55, -3.0, 3.0, 0.1)
+    assert 0.55 in g and g.min() >= -3.0 and g.max() <= 3.0 and math.isclose(g[1] - g[0], 0.1)
