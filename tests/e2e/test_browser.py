@@ -56,7 +56,7 @@ def test_presenter_mode_enlarges_text_and_folds_the_sidebar(server, page):
     # moment after the page first reports idle, so wait for it (bounded) before measuring.
     try:
         page.wait_for_function(
-            "n => parseFloat(getComputedStyle(document.documentElement).fontSize) >= 1.3 * n", arg=normal,
+            "n => parseFloat(getComputedStyle(document.documentElement).fontSize) >= 1.2 * n", arg=normal,
             timeout=20_000)
     except Exception:
         large = page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
@@ -76,8 +76,9 @@ def test_a_chart_downloads_its_data_as_csv(server, page):
         page.get_by_role("button", name="Data (CSV)").first.click()
     path = info.value.path()
     text = open(path).read()
-    assert text.splitlines()[0] == "trace,axes,x,y,error"
-    assert len(text.splitlines()) > 100
+    # The Lab's CSV holds every frame of the sweep: one row per value of μ and estimator.
+    assert text.splitlines()[0] == "mu,estimator,exact,mean,std,bias,se,bias_over_se,replicates"
+    assert len(text.splitlines()) == 1 + 61 * 6
 
 
 def test_copy_link_gives_the_url_with_every_setting(server, browser):
