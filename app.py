@@ -4,7 +4,7 @@ import streamlit as st
 
 import core
 import ui
-from core.scrub import Stage, anchored_grid, sweep_figure, sweep_readouts
+from core.scrub import anchored_grid
 
 ui.page_setup("Home", ":material/home:")
 
@@ -30,13 +30,13 @@ HOME_F, HOME_MU, HOME_SIGMA, HOME_L, HOME_REPS = "cos(3*x)", 0.5, 0.5, 10, 1000
 st.caption(f"f(x) = cos(3x), x ~ N(μ, {HOME_SIGMA:g}²), {HOME_L} samples per estimate, {HOME_REPS:,} estimates each. "
            "**Drag the slider inside the figure** to move μ.")
 home_grid = anchored_grid(HOME_MU, ui.MU_MIN, ui.MU_MAX, 0.1)
-teaser = ui.cached_sweep(HOME_F, HOME_MU, HOME_SIGMA, "mu", tuple(home_grid), HOME_L, HOME_REPS, 0,
-                         ("pathwise", "score"))
 home_start = int(np.argmin(np.abs(home_grid - HOME_MU)))
-ui.chart(sweep_figure(teaser, "mu", home_start, Stage(ui.presenter_mode())), key="teaser", sized=True, download=False,
+teaser = ui.cached_stage(HOME_F, HOME_MU, HOME_SIGMA, "mu", tuple(home_grid), home_start, HOME_L, HOME_REPS, 0,
+                         ("pathwise", "score"), "mu", ui.presenter_mode())
+ui.chart(ui.PrebuiltFigure(teaser["figure"]), key="teaser", sized=True, download=False,
          alt="Histograms of pathwise and score-function estimates of the mu-gradient for f = cos(3x), with a slider "
              "along mu")
-sd = {n: sweep_readouts(teaser, "mu")[n]["std"] for n in teaser.names}
+sd = {n: teaser["readouts"][n]["std"] for n in teaser["names"]}
 narrower = int(np.sum(sd["score"] < sd["pathwise"]))
 st.caption(
     f"Both are centred on the exact gradient (dashed) at every μ. At μ = {HOME_MU:g} the score function's spread is "

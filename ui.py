@@ -11,11 +11,13 @@ import math
 import os
 import threading
 
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 import core
 from core.figures import figure_csv
+from core.scrub import Stage, sweep_csv, sweep_exact, sweep_figure_spec, sweep_readouts
 from core.presets import CUSTOM, PRESETS, formula_for
 
 L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -242,13 +244,103 @@ def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed:
     return core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed, estimators=list(estimators))
 
 
+# At most this many heavy computations (a sweep and its figure, a quadrature along a grid) run
+# at once in the whole server: a class changing settings together queues for the two cores
+# instead of allocating side by side (each sweep's tensors take tens of MB while it runs).
+HEAVY_AT_ONCE = 2
+_heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+_heavy_count = [0]
+_heavy_lock = threading.Lock()
+
+
+def _limit_heap_growth() -> None:
+    """glibc only (elsewhere nothing): at most two malloc arenas, and allocations of 1 MB or
+    more (every sweep tensor) mapped from the OS and returned to it when freed. Without this,
+    each of Streamlit's script threads keeps its own arena of freed tensors: measured with 30
+    sweeps on 30 threads, two at a time, the peak grew by 350 MB with glibc's defaults and by
+    100 MB with these settings (bench/bench_concurrency.py has the server-side figures)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixing it also stops glibc from raising it)
+    except (OSError, AttributeError):
+        pass
+
+
+_limit_heap_growth()
+
+
+def _malloc_trim() -> None:
+    """Give freed heap memory back to the OS (glibc); elsewhere nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def heavy_compute():
+    """Admission for heavy work: wait for one of HEAVY_AT_ONCE places; the last one out
+    returns the freed memory to the OS, so a burst does not leave the server's RSS high."""
+    with _heavy:
+        with _heavy_lock:
+            _heavy_count[0] += 1
+        try:
+            yield
+        finally:
+            with _heavy_lock:
+                _heavy_count[0] -= 1
+                last = _heavy_count[0] == 0
+            if last:
+                _malloc_trim()
+
+
+class PrebuiltFigure(go.Figure):
+    """A figure given as a plain dict that is valid already (tests/core validates every
+    builder's output): Streamlit asks a figure for ``to_dict()`` and serialises that, so
+    this skips building Plotly's objects for every frame (~30 ms a figure, on every rerun)."""
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__()
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_sweep(text: str, mu: float, sigma: float, axis: str, grid: tuple, L: int, reps: int, seed: int,
-                 estimators: tuple[str, ...]) -> core.Sweep:
-    """A whole sweep (every frame of a scrubbing figure). About 8 MB at the defaults with all
-    eight estimators, so fewer entries are kept than for single estimates."""
-    return core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
-                      estimators=list(estimators))
+def cached_exact_along(text: str, mus: tuple, sigmas: tuple):
+    """Exact gradients along a sweep: they depend on neither the seed nor the sample sizes,
+    so changing those reuses them."""
+    with heavy_compute():
+        return core.exact_along(text, mus, sigmas)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, start: int, L: int, reps: int,
+                 seed: int, estimators: tuple[str, ...], param: str, presenter: bool) -> dict:
+    """A scrubbing figure and what a page says beside it: the figure as a plain dict, the
+    starting frame's estimates (as ``core.estimate`` gives them), every frame's summary for
+    ``param`` and the CSV of every frame; ``start`` is the frame drawn first. About 0.5 MB, where the sweep itself is ~6 MB."""
+    mus = grid if axis == "mu" else (mu,) * len(grid)
+    sigmas = grid if axis == "sigma" else (sigma,) * len(grid)
+    exact = cached_exact_along(text, mus, sigmas)
+    with heavy_compute():
+        sw = core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
+                        estimators=list(estimators), exact=exact)
+        return {
+            "figure": sweep_figure_spec(sw, param, start, Stage(presenter)),
+            "estimates": sw.estimates(start),
+            "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in sweep_readouts(sw, param).items()},
+            "exact": sweep_exact(sw, param),
+            "csv": sweep_csv(sw, param),
+            "names": sw.names,
+            "start": start,
+        }
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -5,14 +5,15 @@
 
 Each client is a real Streamlit session: it speaks the browser's protocol (protobuf
 BackMsg / ForwardMsg over /_stcore/stream), opens the Estimator Lab with its own seed and
-μ in the URL, then moves the μ slider like a student: a move, a pause of 0.5–1.5 s after
-the redraw arrives, another move. One move's latency is the time from sending the new
-slider value to the server's "script finished" message, all deltas received (the
-browser's own drawing is not included: that happens on each student's machine).
+μ in the URL, then works like a student on the live stage: it drags the slider inside the
+figure (client-side: no message reaches the server, so nothing is sent here) and every
+5–10 s changes σ, L or the seed, in turn, which needs a new sweep. One change's latency is
+the time from sending the new value to the server's "script finished" message, all deltas
+received (the browser's own drawing is not included: that happens on each student's machine).
 
-Checked on every move: no exception element, and the histogram the client receives is
-the one *its own* seed and μ give (recomputed here with core): state does not leak
-between sessions. Reported per N: p50 / p95 / max latency, the server's RSS before,
+Checked for every student: no exception element, and the readouts of the figure the client
+receives are the ones *its own* seed, μ, σ and L give (recomputed here with core): state does
+not leak between sessions. Reported per N: p50 / p95 / max latency, the server's RSS before,
 at peak and some seconds after every client disconnected, and the sessions the server
 still holds then (Streamlit's /_stcore/metrics). Then several classes of 10 come and go
 with new seeds: the RSS after each and the bytes in st.cache_data should level off.
@@ -44,7 +45,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 import core  # noqa: E402
-from core.figures import estimate_histograms  # noqa: E402
+from core.scrub import plan_sweep, sweep_figure  # noqa: E402
 from core.presets import PRESETS, formula_for  # noqa: E402
 from bench.bench_server import rss_mb  # noqa: E402
 from tests.e2e.conftest import Server  # noqa: E402
@@ -83,6 +84,11 @@ class Client:
         widget_id, fragment = self.widgets[key]
         return await self._rerun([("trigger", widget_id, True)], fragment)
 
+    async def set(self, key: str, kind: str, value) -> float:
+        """Any widget: ``kind`` is the widget state's field ("double", "string_array", …)."""
+        widget_id, fragment = self.widgets[key]
+        return await self._rerun([(kind, widget_id, value)], fragment)
+
     async def _rerun(self, states=(), fragment: str = "") -> float:
         msg = BackMsg()
         rerun = msg.rerun_script
@@ -95,6 +101,10 @@ class Client:
             w.id = widget_id
             if kind == "double_array":
                 w.double_array_value.data.append(value)
+            elif kind == "string_array":
+                w.string_array_value.data.append(value)
+            elif kind == "double":
+                w.double_value = value
             else:
                 w.trigger_value = value
         t0 = time.perf_counter()
@@ -124,24 +134,38 @@ class Client:
                 self.charts[key] = json.loads(sub.spec)
 
 
-def expected_pathwise_density(mu: float, seed: int) -> np.ndarray:
-    """What the Lab's μ-histogram shows for the pathwise estimator at the defaults (L 10, 2000 replicates)."""
-    results = core.estimate(FORMULA, mu, 1.0, L=10, reps=2000, seed=seed, estimators=list(core.ESTIMATORS))
-    fig = estimate_histograms(results, "mu", core.exact_gradient(FORMULA, mu, 1.0)[0])
-    return np.asarray(fig.data[0].meta["density"])
+def expected_readouts(mu: float, sigma: float, L: int, seed: int) -> list[str]:
+    """The row readouts of the Lab's starting frame at the defaults (1,000 replicates, the
+    default estimators) for this student's own settings."""
+    plan = plan_sweep("mu", mu, sigma, L, 1000, mu_range=(-3.0, 3.0), sigma_range=(0.05, 3.0),
+                      L_options=[1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000])
+    sw = core.sweep(FORMULA, mu, sigma, axis="mu", grid=plan.grid, L=L, reps=plan.reps, seed=seed,
+                    estimators=list(core.DEFAULT_ESTIMATORS))
+    fig = sweep_figure(sw, "mu", plan.start)
+    return list(fig.data[len(sw.names) + 2].text)
 
 
-async def student(client: Client, seed: int, mu0: float, moves: int, latencies: list[float],
-                  rng: random.Random, check: bool = True) -> None:
-    mu = mu0
+async def student(client: Client, seed: int, mu: float, moves: int, latencies: list[float],
+                  rng: random.Random, check: bool = True, pause: tuple[float, float] = (5.0, 10.0)) -> None:
+    """Between changes the student drags the figure's own slider, which the server never hears
+    of; every ``pause`` seconds it changes σ, L or the seed, in turn."""
+    sigma, L = 0.5, 3
     for i in range(moves):
-        await asyncio.sleep(rng.uniform(0.5, 1.5))
-        mu = round(mu + 0.05, 2)
-        latencies.append(await client.move("mu", mu))
-        if check and i == moves - 1:
-            got = np.asarray(client.charts["hist_mu"]["data"][0]["meta"]["density"])
-            want = await asyncio.to_thread(expected_pathwise_density, mu, seed)
-            assert np.allclose(got, want), f"session with seed {seed} got another session's histogram"
+        await asyncio.sleep(rng.uniform(*pause))
+        if i % 3 == 0:
+            sigma = round(sigma + 0.05, 2) if sigma < 2.9 else 0.5
+            latencies.append(await client.move("sigma", sigma))
+        elif i % 3 == 1:
+            L = {3: 5, 5: 10, 10: 3}[L]
+            latencies.append(await client.set("L", "string_array", str(L)))
+        else:
+            seed += 1
+            latencies.append(await client.set("seed", "double", float(seed)))
+    if check:
+        n = len(core.DEFAULT_ESTIMATORS)
+        got = client.charts["stage"]["data"][n + 2]["text"]
+        want = await asyncio.to_thread(expected_readouts, mu, sigma, L, seed)
+        assert got == want, f"session with seed {seed} got another session's figure"
     assert not client.exceptions, client.exceptions
 
 
@@ -167,7 +191,8 @@ def server_metrics(server: Server) -> dict[str, float]:
     return out
 
 
-async def crowd(server: Server, n: int, moves: int, first_seed: int = 1000) -> dict:
+async def crowd(server: Server, n: int, moves: int, first_seed: int = 1000,
+                pause: tuple[float, float] = (5.0, 10.0)) -> dict:
     rng = random.Random(n + first_seed)
     before = rss_mb(server.proc.pid, "VmRSS:")
     clients = []
@@ -184,7 +209,7 @@ async def crowd(server: Server, n: int, moves: int, first_seed: int = 1000) -> d
     sampler = asyncio.create_task(sample_memory())
     t0 = time.perf_counter()
     await asyncio.gather(*(student(c, first_seed + i, round(-2.0 + 0.1 * (i % 30), 2), moves, latencies,
-                                   random.Random(rng.random())) for i, c in enumerate(clients)))
+                                   random.Random(rng.random()), pause=pause) for i, c in enumerate(clients)))
     wall = time.perf_counter() - t0
     sampler.cancel()
     for c in clients:
@@ -200,8 +225,8 @@ async def vae_stall(server: Server, n_others: int, moves: int) -> dict:
     """p95 of the other students' moves without, then during, one VAE training run."""
     others = [await open_lab(server, seed=2000 + i, mu=round(-1.5 + 0.1 * i, 2)) for i in range(n_others)]
     quiet: list[float] = []
-    await asyncio.gather(*(student(c, 2000 + i, round(-1.5 + 0.1 * i, 2), moves, quiet, random.Random(i), check=False)
-                           for i, c in enumerate(others)))
+    await asyncio.gather(*(student(c, 2000 + i, round(-1.5 + 0.1 * i, 2), moves, quiet, random.Random(i),
+                                   check=False, pause=(0.5, 1.5)) for i, c in enumerate(others)))
     # Three students press Train on the same settings at once: the server trains one run at
     # a time and the later ones reuse the first one's result.
     vae_seed = random.randrange(1, 10_000)
@@ -243,7 +268,7 @@ async def plateau(server: Server, rounds: int, n: int, moves: int) -> None:
     print(f"\n{rounds} classes of {n} students one after another, new seeds each (memory after each class leaves):")
     print(f"{'class':>6} {'p95 ms':>8} {'RSS after MB':>13} {'cache MB':>9} {'open sessions':>14}")
     for r in range(rounds):
-        res = await crowd(server, n, moves, first_seed=10_000 + 1000 * r)
+        res = await crowd(server, n, moves, first_seed=10_000 + 1000 * r, pause=(0.5, 1.5))
         print(f"{r + 1:>6} {1e3 * res['p95']:8.0f} {res['rss_after']:13.0f} {res['cache_bytes'] / 2 ** 20:9.1f} "
               f"{res['active_sessions']:14.0f}")
 
@@ -254,15 +279,16 @@ async def main(ns: list[int], moves: int, stall_others: int, rounds: int) -> Non
         server.wait_healthy()
         warm = await open_lab(server, seed=0, mu=0.5)  # imports and the first run, not measured
         await warm.close()
-        print(f"Estimator Lab, μ-slider moves, {moves} per student, 0.5–1.5 s pause between moves "
-              "(latency: new value sent → script finished)")
+        print(f"Estimator Lab, {moves} changes of σ, L or the seed per student, 5–10 s apart (the in-figure drags "
+              "between them reach no server); latency: new value sent → script finished")
         print(f"{'N':>4} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'RSS before':>11} "
               f"{'peak':>7} {'after':>7} MB {'open sessions after':>20}")
         for n in ns:
             r = await crowd(server, n, moves)
             print(f"{r['n']:>4} {r['moves']:>6} {1e3 * r['p50']:8.0f} {1e3 * r['p95']:8.0f} {1e3 * r['max']:8.0f} "
                   f"{r['rss_before']:11.0f} {r['rss_peak']:7.0f} {r['rss_after']:7.0f}    {r['active_sessions']:20.0f}")
-        print("every session saw its own seed's and μ's histogram; no exception")
+        print("every session saw its own settings' readouts; no exception")
+        print("targets for 30 students: p95 ≤ 1,500 ms, peak RSS ≤ 600 MB")
         if rounds:
             await plateau(server, rounds, 10, moves)
         if stall_others:

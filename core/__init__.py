@@ -15,6 +15,7 @@ from .estimators import (
     Estimates,
     Sweep,
     estimate,
+    exact_along,
     sweep,
     variance_by_L,
 )
@@ -30,7 +31,7 @@ from .quadrature import (
 
 __all__ = [
     "DEFAULT_ESTIMATORS", "ESTIMATORS", "MAX_SAMPLES", "PILOT_SIZE", "EstimatorInfo", "Estimates", "Sweep", "estimate",
-    "sweep", "variance_by_L",
+    "exact_along", "sweep", "variance_by_L",
     "FUNCTIONS", "Objective", "parse_objective",
     "breakpoints", "exact_gradient", "exact_value", "exact_variances", "gaussian_expectation",
     "pathwise_expectation",

@@ -27,10 +27,13 @@ import torch
 from .objective import Objective, parse_objective
 
 __all__ = ["EstimatorInfo", "Estimates", "ESTIMATORS", "DEFAULT_ESTIMATORS", "Batch", "Draws", "Sweep", "estimate",
-           "sweep", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE", "seeded_generator", "SWEEP_AXES"]
+           "sweep", "exact_along", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE", "seeded_generator", "SWEEP_AXES"]
 
 MAX_SAMPLES = 4_000_000  # reps × L (× grid points in a sweep); beyond this one call needs too much memory
 PILOT_SIZE = 1024  # independent samples used to estimate the optimal baseline
+# Samples (grid points × reps × L) in one block of a sweep along μ or σ: about 0.8 MB per
+# tensor, so a sweep's working memory stays near 15 MB whatever its size (bench/bench_stage.py).
+SWEEP_BLOCK = 100_000
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 SWEEP_AXES = ("mu", "sigma", "L")
 
@@ -451,13 +454,14 @@ class Sweep:
     def estimates(self, i: int) -> dict[str, Estimates]:
         """Grid point i as :func:`estimate` returns it (estimators usable at that L only)."""
         L = int(self.Ls[i])
-        return {n: Estimates(n, self.d_mu[n][i], self.d_sigma[n][i], L, ESTIMATORS[n].evals_per_sample * L,
-                             self.seconds[n], ESTIMATORS[n])
+        # Copies, not views: a view would keep every frame's arrays alive with it.
+        return {n: Estimates(n, self.d_mu[n][i].copy(), self.d_sigma[n][i].copy(), L,
+                             ESTIMATORS[n].evals_per_sample * L, self.seconds[n], ESTIMATORS[n])
                 for n in self.names if L >= ESTIMATORS[n].min_L}
 
 
 def sweep(objective, mu: float, sigma: float, *, axis: str, grid, L: int, reps: int, seed: int = 0,
-          estimators=None, fd_step: float | None = None, exact: Callable | None = None) -> Sweep:
+          estimators=None, fd_step: float | None = None, exact=None) -> Sweep:
     """Every estimator at every value of ``grid`` along ``axis`` ("mu", "sigma" or "L"),
     the other two held at ``mu``, ``sigma``, ``L``.
 
@@ -465,11 +469,10 @@ def sweep(objective, mu: float, sigma: float, *, axis: str, grid, L: int, reps: 
     is one more batch axis of shape (G, 1, 1) against draws of shape (reps, L); along L
     the estimates are averages of the first L columns of one (reps, max L) draw. Grid
     point i therefore equals ``estimate`` at that point with the same seed.
-    ``exact(objective, mu, sigma)`` gives the exact gradient (``core.exact_gradient`` by
-    default; pass a cached one).
+    ``exact``, of shape (len(grid), 2), gives the exact gradient at every grid point when
+    it is known already (it depends on neither the seed nor the sample sizes); by default
+    :func:`exact_along` computes it.
     """
-    from .quadrature import exact_gradient  # quadrature imports nothing from here; kept lazy for start-up
-
     if axis not in SWEEP_AXES:
         raise ValueError(f"axis must be one of {', '.join(SWEEP_AXES)}.")
     objective = parse_objective(objective)
@@ -495,24 +498,38 @@ def sweep(objective, mu: float, sigma: float, *, axis: str, grid, L: int, reps: 
 
     draws = Draws(seed, reps, width)
     if axis == "L":
-        batch = Batch(objective, mu, sigma, draws, Ls=tuple(int(v) for v in Ls), fd_step=fd_step)
+        batches = [Batch(objective, mu, sigma, draws, Ls=tuple(int(v) for v in Ls), fd_step=fd_step)]
     else:
-        as_grid = lambda v: torch.from_numpy(v).reshape(G, 1, 1)  # noqa: E731
-        batch = Batch(objective, as_grid(mus), as_grid(sigmas), draws,
-                      fd_step=None if fd_step is None else float(fd_step))
+        # Blocks of grid points, each one batch: the same numbers as one batch of the whole grid,
+        # with the tensors of at most SWEEP_BLOCK samples alive at once.
+        per_block = max(1, SWEEP_BLOCK // (reps * width))
+        as_grid = lambda v: torch.from_numpy(np.ascontiguousarray(v)).reshape(-1, 1, 1)  # noqa: E731
+        batches = [Batch(objective, as_grid(mus[i:i + per_block]), as_grid(sigmas[i:i + per_block]), draws,
+                         fd_step=None if fd_step is None else float(fd_step)) for i in range(0, G, per_block)]
     d_mu, d_sigma, seconds = {}, {}, {}
-    for name in names:  # a handful of estimators, each batched over grid, replicates and samples
-        a, b, seconds[name] = _run(batch, name)
+    for name in names:  # a handful of estimators, each batched over grid points, replicates and samples
+        parts = [_run(batch, name) for batch in batches]
+        a, b = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        seconds[name] = sum(p[2] for p in parts)
         too_few = Ls < ESTIMATORS[name].min_L
         a[too_few], b[too_few] = np.nan, np.nan
         d_mu[name], d_sigma[name] = a, b
-    exact_fn = exact or exact_gradient
-    if axis == "L":
-        exact_values = np.tile(np.asarray(exact_fn(objective if exact is None else objective.text, mu, sigma)), (G, 1))
+    if exact is None:
+        exact_values = exact_along(objective, mus, sigmas)
     else:
-        key = objective if exact is None else objective.text
-        exact_values = np.array([exact_fn(key, float(m), float(s)) for m, s in zip(mus, sigmas)])  # quadrature per point
+        exact_values = np.asarray(exact, dtype=np.float64).reshape(G, 2)
     return Sweep(axis, grid, mus, sigmas, Ls, reps, seed, names, d_mu, d_sigma, exact_values, seconds)
+
+
+def exact_along(objective, mus, sigmas) -> np.ndarray:
+    """The exact (∂μ, ∂σ) at each (μ, σ) pair, shape (len(mus), 2), by quadrature; repeated
+    pairs (a sweep along L) are computed once."""
+    from .quadrature import exact_gradient  # quadrature imports nothing from here; kept lazy for start-up
+
+    objective = parse_objective(objective)
+    pairs = list(zip(np.asarray(mus, dtype=float).tolist(), np.asarray(sigmas, dtype=float).tolist()))
+    known = {pair: exact_gradient(objective, *pair) for pair in dict.fromkeys(pairs)}  # adaptive quadrature per point
+    return np.array([known[pair] for pair in pairs], dtype=np.float64).reshape(len(pairs), 2)
 
 
 def variance_by_L(objective, mu: float, sigma: float, Ls, *, reps: int, seed: int = 0,

@@ -21,7 +21,7 @@ from .estimators import ESTIMATORS, Sweep
 from .figures import COLORS, EXACT_COLOR, reparam_map
 from .stats import histogram_rows, nice_range, summarize_rows
 
-__all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_readouts", "sweep_exact",
+__all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_figure_spec", "sweep_readouts", "sweep_exact",
            "sweep_csv", "reparam_scrub_figure", "Stage"]
 
 AXIS_SYMBOL = {"mu": "μ", "sigma": "σ", "L": "L"}
@@ -158,9 +158,18 @@ def _slider(labels: list[str], start: int, stage: Stage, y: float = 1.0) -> dict
 
 
 def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, bins: int = 48) -> go.Figure:
-    """The Estimator Lab's stage: one row per estimator, a histogram of its estimates of the
-    gradient w.r.t. ``param`` on one fixed x-axis, the exact gradient dashed, the mean as a
-    triangle and a readout (mean, sd, bias/SE) above each row; a slider inside the figure
+    """:func:`sweep_figure_spec` as a ``go.Figure``."""
+    spec = sweep_figure_spec(sw, param, start, stage, bins)
+    return go.Figure(data=spec["data"], layout=spec["layout"], frames=spec["frames"], skip_invalid=False,
+                     _validate=False)
+
+
+def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = None, bins: int = 48) -> dict:
+    """The Estimator Lab's stage as a plain Plotly figure dict (data, layout, frames), cheap to
+    cache and to send (building ``go.Frame`` objects costs more than the histograms): one row
+    per estimator, a histogram of its estimates of the gradient w.r.t. ``param`` on one fixed
+    x-axis, the exact gradient dashed, the mean as a triangle and a readout (mean, sd,
+    bias/SE) above each row; a slider inside the figure
     steps along the sweep's axis. Frame i shows grid point ``sw.grid[i]``; ``start`` is the
     frame drawn first.
 
@@ -226,7 +235,7 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
                        cliponaxis=False))
     moving = list(range(n + 4))
     frames = [dict(name=str(i), traces=moving,
-                   data=[dict(y=outlines[r][i].tolist()) for r in range(n)]
+                   data=[dict(y=outlines[r][i]) for r in range(n)]
                    + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])])
               for i in range(G)]
     layout = dict(
@@ -238,7 +247,7 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
         yaxis=dict(range=[0, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False, fixedrange=True),
         sliders=[_slider([_axis_value(sw, i) for i in range(G)], start, stage)],
     )
-    return go.Figure(data=traces, layout=layout, frames=frames, skip_invalid=False, _validate=False)
+    return dict(data=traces, layout=layout, frames=frames)
 
 
 def _axis_value(sw: Sweep, i: int) -> str:

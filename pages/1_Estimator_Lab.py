@@ -9,8 +9,7 @@ import streamlit as st
 import core
 import ui
 from core.figures import variance_vs_L
-from core.scrub import (AXIS_SYMBOL, PARAM_SYMBOL, Stage, plan_sweep, sweep_csv, sweep_exact, sweep_figure,
-                        sweep_readouts)
+from core.scrub import AXIS_SYMBOL, PARAM_SYMBOL, plan_sweep
 from core.snippets import estimators_snippet
 from core.stats import summarize, variance_ratio
 
@@ -83,20 +82,20 @@ def _variance_by_L(objective, mu: float, sigma: float, seed: int, chosen: list[s
         ui.chart(fig, key="var_sigma", alt="Log-log plot of variance of the sigma-gradient estimates against L")
 
 
-def _what_it_shows(sw: core.Sweep, start: int, param: str) -> str:
+def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
-    readouts = sweep_readouts(sw, param)
-    at = f"{AXIS_SYMBOL[sw.axis]} = {sw.grid[start]:g}"
-    exact = float(sweep_exact(sw, param)[start])
+    readouts, start, names = stage["readouts"], plan.start, stage["names"]
+    at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}"
+    exact = float(stage["exact"][start])
     parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {exact:.3g}"]
-    unbiased = {n: float(readouts[n]["std"][start]) for n in sw.names
+    unbiased = {n: float(readouts[n]["std"][start]) for n in names
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
     if len(unbiased) >= 2:
         best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
         if unbiased[best] > 0:
             parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} (sd {unbiased[best]:.3g}), "
                          f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short}")
-    for n in sw.names:
+    for n in names:
         z = float(readouts[n]["z"][start])
         if not core.ESTIMATORS[n].unbiased and math.isfinite(z):
             parts.append(f"{core.ESTIMATORS[n].short} sits {abs(z):.3g} standard errors "
@@ -142,20 +141,20 @@ def lab() -> None:
             return
         plan = plan_sweep(axis, mu, sigma, L, reps, mu_range=(ui.MU_MIN, ui.MU_MAX),
                           sigma_range=(ui.SIGMA_MIN, ui.SIGMA_MAX), L_options=ui.L_OPTIONS)
-        sw = ui.cached_sweep(objective.text, mu, sigma, axis, plan.grid, L, plan.reps, seed, tuple(usable))
-        fig = sweep_figure(sw, param, plan.start, Stage(PRESENT))
-        ui.chart(fig, key="stage", sized=True, download=False,
+        stage = ui.cached_stage(objective.text, mu, sigma, axis, plan.grid, plan.start, L, plan.reps, seed,
+                                tuple(usable), param, PRESENT)
+        ui.chart(ui.PrebuiltFigure(stage["figure"]), key="stage", sized=True, download=False,
                  alt=f"Histograms of {len(usable)} estimators' estimates of the gradient, with a slider along "
                      f"{AXIS_SYMBOL[axis]}")
-        st.caption(_what_it_shows(sw, plan.start, param))
+        st.caption(_what_it_shows(stage, axis, plan, param))
         if plan.note:
             st.caption(plan.note)
         if len(usable) < len(chosen):
             st.caption("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
 
-    results = sw.estimates(plan.start)
+    results = stage["estimates"]
     _warnings(objective, mu, sigma, results)
-    _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, results)
+    _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results)
 
 
 def _warnings(objective, mu: float, sigma: float, results) -> None:
@@ -199,8 +198,8 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
         )
 
 
-def _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, results) -> None:
-    start_value = f"{AXIS_SYMBOL[sw.axis]} = {sw.grid[plan.start]:g}"
+def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results) -> None:
+    start_value = f"{AXIS_SYMBOL[axis]} = {plan.grid[plan.start]:g}"
     # Lazy tabs: only the open tab's content is computed and sent.
     numbers, by_L, code, maths = st.tabs(
         ["The numbers", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths"],
@@ -213,7 +212,7 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, res
         with numbers:
             st.caption(
                 f"The starting frame ({start_value}, where the figure's slider starts; the readouts in the figure "
-                f"follow its slider): {plan.reps:,} replicates of L = {int(sw.Ls[plan.start])}. **bias / SE** is the "
+                f"follow its slider): {plan.reps:,} replicates of L = {next(iter(results.values())).L}. **bias / SE** is the "
                 "bias in standard errors: an unbiased estimator stays within about ±3; a biased one grows with the "
                 "number of replicates. **SNR** = |mean| / std. **f-evals**: evaluations of f per estimate of one "
                 "parameter."
@@ -226,8 +225,9 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, sw, plan, param, res
             with tab_sigma:
                 st.dataframe(_table(results, "sigma", g_sigma * scale, scale, reference, objective.continuous),
                              hide_index=True, width="stretch")
-            ui.download_csv("stage", lambda: sweep_csv(sw, param))
-            st.caption(f"The CSV holds every frame of the sweep along {AXIS_SYMBOL[sw.axis]}: one row per value and "
+            csv = stage["csv"]  # only the text: the button's callable lives as long as the session
+            ui.download_csv("stage", lambda: csv)
+            st.caption(f"The CSV holds every frame of the sweep along {AXIS_SYMBOL[axis]}: one row per value and "
                        "estimator.")
     if by_L.open:
         with by_L:
