@@ -9,7 +9,7 @@ import streamlit as st
 import core
 import ui
 from core.figures import variance_vs_L
-from core.scrub import AXIS_SYMBOL, PARAM_SYMBOL, plan_sweep
+from core.scrub import AXIS_SYMBOL, PARAM_SYMBOL, plan_sweep, readout_number
 from core.snippets import estimators_snippet
 from core.stats import summarize, variance_ratio
 
@@ -87,13 +87,14 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     readouts, start, names = stage["readouts"], plan.start, stage["names"]
     at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}"
     exact = float(stage["exact"][start])
-    parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {exact:.3g}"]
+    parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {readout_number(exact)}"]
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
     if len(unbiased) >= 2:
         best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
         if unbiased[best] > 0:
-            parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} (sd {unbiased[best]:.3g}), "
+            parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
+                         f"(sd {readout_number(unbiased[best])}), "
                          f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short}")
     for n in names:
         z = float(readouts[n]["z"][start])

@@ -108,7 +108,7 @@ def test_defaults_teach_a_visible_gradient_bias_and_spread():
     assert max(unbiased) / min(unbiased) > 2
     # The page says so, from these numbers.
     sentence = " ".join(c.value for c in at.caption)
-    assert f"exact ∂/∂μ is {g:.3g}" in sentence and "standard errors above" in sentence
+    assert f"exact ∂/∂μ is {readout_number(g)}" in sentence and "standard errors above" in sentence
 
 
 def test_the_numbers_tab_is_the_starting_frame_and_equals_core_estimate():
