@@ -11,10 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .estimators import ESTIMATORS, Estimates
+from .estimators import ESTIMATORS
 from .stats import histogram, nice_range
 
-__all__ = ["COLORS", "EXACT_COLOR", "estimate_histograms", "labelled_histograms", "reparam_map", "variance_vs_L",
+__all__ = ["COLORS", "EXACT_COLOR", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
            "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
            "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS", "figure_csv"]
@@ -38,20 +38,6 @@ COLORS = {
 }
 EXACT_COLOR = "#7F7F7F"
 _PARAM_LABEL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
-
-
-def estimate_histograms(results: dict[str, Estimates], param: str, exact: float,
-                        scale: float = 1.0, bins: int = 60, title: str | None = None) -> go.Figure:
-    """One row per estimator: a pre-binned histogram of its ``reps`` estimates of the
-    gradient w.r.t. ``param`` ("mu" or "sigma"), on a shared x-axis, with the exact
-    gradient as a dashed line and the estimates' mean as a triangle.
-
-    ``scale`` multiplies the σ-estimates (pass σ to show ∂/∂log σ = σ ∂/∂σ).
-    """
-    series = [(ESTIMATORS[n].label, COLORS[n], (r.d_mu if param == "mu" else r.d_sigma) * scale)
-              for n, r in results.items()]
-    xlabel = f"estimate of {_PARAM_LABEL[param]}   (dashed: exact = {exact:.4g})"
-    return labelled_histograms(series, exact, xlabel, bins=bins, title=title)
 
 
 def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float, xlabel: str,
