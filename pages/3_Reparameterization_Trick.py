@@ -21,6 +21,19 @@ st.latex(r"\nabla_{\mu,\sigma}\,\mathbb E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]"
 st.markdown("This is the `Sampling` layer of seed 001's Keras VAE: `z_mean + exp(0.5 * z_log_var) * epsilon`.")
 
 
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+def _map_figure(mu: float, sigma: float, n: int, seed: int, presenter: bool) -> dict:
+    """The ε → z picture with every frame of both sliders, as a plain dict (building its
+    110 frames as Plotly objects took most of this page's rerun)."""
+    eps, _ = eps_to_z(mu, sigma, n, seed)
+    return reparam_scrub_figure(eps, mu, sigma, anchored_grid(mu, -3.0, 3.0, 0.1), anchored_grid(sigma, 0.1, 2.5, 0.05),
+                                stage=Stage(presenter)).to_dict()
+
+
+def _map_csv(eps, z) -> str:
+    return "eps,z\n" + "".join(f"{e!r},{v!r}\n" for e, v in zip(eps, z))
+
+
 @st.fragment
 def mapping_section() -> None:
     st.subheader("1 · The same ε, moved by μ and stretched by σ")
@@ -30,9 +43,8 @@ def mapping_section() -> None:
     n = c3.select_slider("draws", [20, 50, 100, 200, 500], value=100, key="n", bind="query-params")
     seed = c4.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     eps, z = eps_to_z(float(mu), float(sigma), int(n), int(seed))
-    fig = reparam_scrub_figure(eps, float(mu), float(sigma), anchored_grid(float(mu), -3.0, 3.0, 0.1),
-                               anchored_grid(float(sigma), 0.1, 2.5, 0.05), stage=Stage(ui.presenter_mode()))
-    ui.chart(fig, key="map", sized=True,
+    spec = _map_figure(float(mu), float(sigma), int(n), int(seed), ui.presenter_mode())
+    ui.chart(ui.PrebuiltFigure(spec), key="map", sized=True, csv=lambda: _map_csv(eps, z),
              alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines and two sliders")
     st.caption(
         "**Drag the two sliders inside the figure**: the left one moves μ, the right one stretches σ (each starts "
