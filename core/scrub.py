@@ -103,7 +103,8 @@ def sweep_values(sw: Sweep, name: str, param: str) -> np.ndarray:
     which is σ·∂/∂σ at each grid point's own σ)."""
     if param == "mu":
         return sw.d_mu[name]
-    return sw.d_sigma[name] * (sw.sigmas[:, None] if param == "log_sigma" else 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # estimates that overflow stay ±∞ (the page warns)
+        return sw.d_sigma[name] * (sw.sigmas[:, None] if param == "log_sigma" else 1.0)
 
 
 def sweep_exact(sw: Sweep, param: str) -> np.ndarray:

@@ -45,5 +45,7 @@ def drag(page, index: int = 0, moves: int = 40, to_fraction: float = 0.05, pause
         page.mouse.move(x0 + (x1 - x0) * i / moves, y)
         page.wait_for_timeout(pause_ms)
     page.mouse.up()
-    page.wait_for_timeout(300)
+    # The last step's frame is applied and painted (bounded: a loaded machine may be slow).
+    page.wait_for_function("() => window.__pending === null", timeout=15_000)
+    page.wait_for_timeout(100)
     return page.evaluate("() => window.__steps")
