@@ -117,6 +117,41 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
         st.iframe(COPY_LINK_HTML, height=80)  # our own constant HTML, never user input
     if present:
         st.html(PRESENTER_CSS)
+    _drop_infinite_link_values()
+
+
+# Query parameters that hold free text (a formula), never a number to check.
+FREE_TEXT_KEYS = {"expr"}
+
+
+def _drop_infinite_link_values() -> None:
+    """A link whose number is ±∞ (``?seed=inf``, ``?mu=1e400``) would crash Streamlit's own
+    widget binding (an integer widget calls int(∞)): such values are removed before any widget
+    reads them, and the page says which setting fell back to its default."""
+    dropped = []
+    for key in list(st.query_params.keys()):
+        if key in FREE_TEXT_KEYS:
+            continue
+        for value in st.query_params.get_all(key):
+            try:
+                infinite = math.isinf(float(value))
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if infinite:
+                dropped.append(key)
+                break
+    if dropped:
+        for key in dropped:
+            del st.query_params[key]
+        # Widgets read the link as it was when the run started: start again without those values,
+        # and say so on the page that follows.
+        st.session_state["_dropped_link_values"] = dropped
+        st.rerun()
+    dropped = st.session_state.pop("_dropped_link_values", None)
+    if dropped:
+        names = ", ".join(escape_markdown(key[:40]) for key in dropped[:10])
+        st.warning(f"The link gave an infinite value for: {names}. The default is used instead.",
+                   icon=":material/link_off:")
 
 
 def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool = False) -> None:

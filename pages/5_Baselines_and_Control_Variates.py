@@ -58,7 +58,7 @@ def page() -> None:
         st.warning("The moments of f do not exist or overflow here (f grows too fast, or is undefined for some x): "
                    "pick another f, μ or σ.", icon=":material/warning:")
         return
-    st.caption(f"f(x) = `{objective.text}`")
+    st.code(f"f(x) = {objective.text}", language=None)  # the user's text, shown literally (never as markdown)
 
     st.subheader("1 · A constant baseline: the mean stays, the variance traces a parabola")
     b_star = m.b_star

@@ -182,3 +182,12 @@ def test_a_click_during_the_first_run_keeps_widgets_and_numbers_in_step(server, 
     assert page.locator("[data-testid=stSliderThumbValue]").all_inner_texts()[:2] == ["0.00", "0.30"]
     assert page.locator("[data-testid=stRadio] input:checked").first.get_attribute("value") == "1"
     assert page.get_by_text("π = softmax(θ) = (0.426, 0.574)").count() == 1
+
+
+def test_an_infinite_seed_in_the_link_gives_a_message_not_a_traceback(server, page):
+    page.goto(server.url + "/Estimator_Lab?seed=inf&mu=0.7")
+    wait_idle(page)
+    no_exception(page)
+    page.get_by_text("infinite value for: seed").wait_for(timeout=30_000)
+    query = parse_qs(urlparse(page.url).query)
+    assert "seed" not in query and query.get("mu") == ["0.7"], page.url
