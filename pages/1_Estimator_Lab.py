@@ -65,8 +65,10 @@ def _variance_by_L(objective, mu: float, sigma: float, seed: int, chosen: list[s
                    sigma_param: str) -> None:
     st.caption(
         f"Dots: measured variance of the L-sample estimate ({VARIANCE_REPS} replicates per L). Dashed: the exact "
-        "single-sample variance divided by L (quadrature). Every estimator falls like 1/L, so more samples "
-        "never close the gap between estimators: the ratios stay."
+        "single-sample variance divided by L (quadrature). An estimator that averages L independent terms of a fixed "
+        "form (pathwise, score, measure-valued, finite differences) falls exactly like 1/L, so more samples never "
+        "close the gap between those: their ratios stay. The leave-one-out and batch-mean baselines change with L "
+        "(each uses the other samples), so they have no dashed line and their ratio to the others can change."
     )
     curves = ui.cached_variance_by_L(objective.text, mu, sigma, VARIANCE_LS, VARIANCE_REPS, seed, tuple(chosen))
     exact_var = ui.cached_exact_variances(objective.text, mu, sigma)
