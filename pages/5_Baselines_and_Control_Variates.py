@@ -95,7 +95,7 @@ def page() -> None:
         "The best baseline differs between μ and σ, and is not E[f]."
     )
 
-    st.subheader("2 · Baselines that go wrong, and ones that work")
+    st.subheader("2 · Baselines that see their own sample, and ones that do not")
     st.markdown(
         "A stream of minibatches of L samples, as in training, with the parameters held fixed so the true "
         "gradient is known. A baseline that has seen the sample it multiplies is biased."

@@ -15,8 +15,9 @@ st.title("Policy gradients are score-function gradients")
 st.markdown(
     r"Sample an action $a\sim\pi_\theta$, observe a reward $R$: the policy gradient $\nabla_\theta\mathbb E[R]="
     r"\mathbb E[R\,\nabla_\theta\log\pi_\theta(a)]$ is the score-function estimator with $f = R$. Everything on the "
-    "Baselines page carries over: a baseline that does not see its own sample is a free variance reduction, "
-    "and the advantage R − b is just f − b."
+    "Baselines page carries over: a baseline that does not see its own sample keeps the gradient unbiased, "
+    "whether or not it lowers the variance (that depends on how well it tracks the reward), and the advantage "
+    "R − b is just f − b."
 )
 
 MEANS = (0.2, 0.5, 0.8, 0.4, 0.6)
