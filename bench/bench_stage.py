@@ -21,7 +21,6 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 import core  # noqa: E402
+from bench.bench_estimators import median_time  # noqa: E402
 from bench.bench_server import redraw_ms  # noqa: E402
 from core.scrub import Stage, plan_sweep, sweep_figure  # noqa: E402
 from tests.e2e.conftest import Server, free_port, wait_idle  # noqa: E402
@@ -39,24 +39,15 @@ F, MU, SIGMA, L, REPS = "cos(3*x)", 0.5, 0.5, 3, 1000  # the Lab's defaults
 L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
 
 
-def _median_seconds(fn, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def server_side() -> None:
     torch.set_num_threads(1)
     plan = plan_sweep("mu", MU, SIGMA, L, REPS, mu_range=(-3.0, 3.0), sigma_range=(0.05, 3.0), L_options=L_OPTIONS)
     names = list(core.DEFAULT_ESTIMATORS)
-    sweep_s = _median_seconds(lambda: core.sweep(F, MU, SIGMA, axis="mu", grid=plan.grid, L=L, reps=plan.reps,
-                                                 seed=1, estimators=names))
-    one_s = _median_seconds(lambda: core.estimate(F, MU, SIGMA, L=L, reps=plan.reps, seed=1, estimators=names))
+    sweep_s = median_time(lambda: core.sweep(F, MU, SIGMA, axis="mu", grid=plan.grid, L=L, reps=plan.reps,
+                                             seed=1, estimators=names), 5)
+    one_s = median_time(lambda: core.estimate(F, MU, SIGMA, L=L, reps=plan.reps, seed=1, estimators=names), 5)
     sw = core.sweep(F, MU, SIGMA, axis="mu", grid=plan.grid, L=L, reps=plan.reps, seed=1, estimators=names)
-    fig_s = _median_seconds(lambda: sweep_figure(sw, "mu", plan.start, Stage()))
+    fig_s = median_time(lambda: sweep_figure(sw, "mu", plan.start, Stage()), 5)
     size = len(sweep_figure(sw, "mu", plan.start, Stage()).to_json()) / 1e6
     print(f"1. sweep at the defaults ({len(plan.grid)} values of μ × {plan.reps} replicates × L = {L}, "
           f"{len(names)} estimators, 1 torch thread, median of 5)")
@@ -67,7 +58,7 @@ def server_side() -> None:
     print("   the largest sweeps the Lab allows (all 8 estimators, exact gradients included, median of 3):")
     for axis, L_, reps in (("mu", 10, 10_000), ("sigma", 1000, 10_000), ("L", 1000, 10_000)):
         p = plan_sweep(axis, MU, SIGMA, L_, reps, mu_range=(-3.0, 3.0), sigma_range=(0.05, 3.0), L_options=L_OPTIONS)
-        t = _median_seconds(lambda: core.sweep(F, MU, SIGMA, axis=axis, grid=p.grid, L=L_, reps=p.reps, seed=1), 3)
+        t = median_time(lambda: core.sweep(F, MU, SIGMA, axis=axis, grid=p.grid, L=L_, reps=p.reps, seed=1), 3)
         print(f"     along {axis:5s} L = {L_:<5d} {len(p.grid):3d} frames × {p.reps:5d} replicates: {t:.3f} s")
     print(f"2. figure JSON at the defaults: {size:.2f} MB   goal ≤ 1.5 MB: {'met' if size <= 1.5 else 'NOT met'}")
 
