@@ -109,25 +109,36 @@ def _unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
+REPARAM_GRID = 400  # points of the density curves in the ε → z picture
+
+
+def reparam_curves(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, grid: np.ndarray, traced: int
+                   ) -> tuple[np.ndarray, np.ndarray, list]:
+    """What moves in the ε → z picture: the densities of ε (at height 0) and of z (at height 2),
+    both scaled so the taller peaks at 0.8, and the x of the segments joining the first
+    ``traced`` draws ε to their z (None between segments)."""
+    phi = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
+    q = np.exp(-0.5 * ((grid - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    scale = 0.8 / max(phi.max(), q.max())
+    k = min(traced, eps.size)
+    segments_x = [v for e, zz in zip(eps[:k], z[:k]) for v in (float(e), float(zz), None)]
+    return phi * scale, 2 + q * scale, segments_x
+
+
 def reparam_map(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, traced: int = 12,
                 x_range: tuple[float, float] = (-8.0, 8.0)) -> go.Figure:
     """The same draws ε (bottom line) mapped to z = μ + σε (top line), with the two
     densities, and segments tracing the first ``traced`` draws: moving μ shifts them,
     σ stretches them. Hovering a traced point shows its pathwise derivative (1, ε)."""
     fig = go.Figure()
-    grid = np.linspace(x_range[0], x_range[1], 400)
-    phi = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
-    q = np.exp(-0.5 * ((grid - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    scale = 0.8 / max(phi.max(), q.max())
-    fig.add_trace(go.Scatter(x=grid, y=phi * scale, mode="lines", line=dict(color=COLORS["mvd"]),
+    grid = np.linspace(x_range[0], x_range[1], REPARAM_GRID)
+    eps_density, z_density, segments_x = reparam_curves(eps, z, mu, sigma, grid, traced)
+    fig.add_trace(go.Scatter(x=grid, y=eps_density, mode="lines", line=dict(color=COLORS["mvd"]),
                              name="density of ε ~ N(0, 1)", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=grid, y=2 + q * scale, mode="lines", line=dict(color=COLORS["pathwise"]),
+    fig.add_trace(go.Scatter(x=grid, y=z_density, mode="lines", line=dict(color=COLORS["pathwise"]),
                              name="density of z ~ N(μ, σ²)", hoverinfo="skip"))
     k = min(traced, eps.size)
-    xs, ys = [], []
-    for e, zz in zip(eps[:k], z[:k]):
-        xs += [e, zz, None]
-        ys += [0, 2, None]
+    xs, ys = segments_x, [0, 2, None] * k
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=EXACT_COLOR, width=1),
                              name="the same draw, before and after", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=eps, y=np.zeros_like(eps), mode="markers",

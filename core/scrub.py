@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .estimators import ESTIMATORS, Sweep
-from .figures import COLORS, EXACT_COLOR, reparam_map
+from .figures import COLORS, EXACT_COLOR, REPARAM_GRID, reparam_curves, reparam_map
 from .stats import histogram_rows, nice_range, summarize_rows
 
 __all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_figure_spec", "sweep_readouts", "sweep_exact",
@@ -277,18 +277,15 @@ def reparam_scrub_figure(eps: np.ndarray, mu: float, sigma: float, mus: np.ndarr
     The draws ε stay the same; only z = μ + σε, its density and the traced segments move."""
     stage = stage or Stage()
     fig = reparam_map(eps, mu + sigma * eps, mu, sigma, traced=traced, x_range=x_range)
-    grid = np.linspace(x_range[0], x_range[1], 400)
-    phi = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
-    phi_max = float(phi.max())
+    grid = np.linspace(x_range[0], x_range[1], REPARAM_GRID)
     k = min(traced, eps.size)
 
     def moving(m: float, s: float) -> list[dict]:
         z = m + s * eps
-        q = np.exp(-0.5 * ((grid - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
-        scale = 0.8 / max(phi_max, float(q.max()))
-        seg_x = [v for e, zz in zip(eps[:k], z[:k]) for v in (float(e), float(zz), None)]
-        return [dict(y=(phi * scale).round(3).tolist()), dict(y=(2 + q * scale).round(3).tolist()), dict(x=seg_x),
-                dict(x=z.round(3).tolist()), dict(x=z[:k].round(3).tolist()), dict(text=[f"z = μ + σε,  μ = {m:.2f},  σ = {s:.2f}"])]
+        eps_density, z_density, segments_x = reparam_curves(eps, z, m, s, grid, traced)
+        return [dict(y=eps_density.round(3).tolist()), dict(y=z_density.round(3).tolist()), dict(x=segments_x),
+                dict(x=z.round(3).tolist()), dict(x=z[:k].round(3).tolist()),
+                dict(text=[f"z = μ + σε,  μ = {m:.2f},  σ = {s:.2f}"])]
 
     # The setting on screen, as a trace: it follows whichever slider moved last.
     fig.add_trace(go.Scatter(x=[x_range[1]], y=[2.95], mode="text", text=[""], textposition="bottom left",
