@@ -16,6 +16,7 @@ import streamlit as st
 import torch
 
 import core
+from core.estimators import grid_settings
 from core.figures import figure_csv
 from core.scrub import Stage, sweep_csv, sweep_exact, sweep_figure_spec, sweep_readouts
 from core.presets import CUSTOM, PRESETS, formula_for
@@ -361,18 +362,18 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
     """A scrubbing figure and what a page says beside it: the figure as a plain dict, the
     starting frame's estimates (as ``core.estimate`` gives them), every frame's summary for
     ``param`` and the CSV of every frame; ``start`` is the frame drawn first. About 0.5 MB, where the sweep itself is ~6 MB."""
-    mus = grid if axis == "mu" else (mu,) * len(grid)
-    sigmas = grid if axis == "sigma" else (sigma,) * len(grid)
-    exact = cached_exact_along(text, mus, sigmas)
+    mus, sigmas, _ = grid_settings(axis, grid, mu, sigma, L)
+    exact = cached_exact_along(text, tuple(mus.tolist()), tuple(sigmas.tolist()))
     with heavy_compute():
         sw = core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
                         estimators=list(estimators), exact=exact)
+        readouts = sweep_readouts(sw, param)  # every frame's summary, for the figure, the CSV and the page
         return {
-            "figure": sweep_figure_spec(sw, param, start, Stage(presenter)),
+            "figure": sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts),
             "estimates": sw.estimates(start),
-            "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in sweep_readouts(sw, param).items()},
+            "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in readouts.items()},
             "exact": sweep_exact(sw, param),
-            "csv": sweep_csv(sw, param),
+            "csv": sweep_csv(sw, param, readouts),
             "names": sw.names,
             "start": start,
         }

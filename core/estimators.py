@@ -27,7 +27,7 @@ import torch
 from .objective import Objective, parse_objective
 
 __all__ = ["EstimatorInfo", "Estimates", "ESTIMATORS", "DEFAULT_ESTIMATORS", "Batch", "Draws", "Sweep", "estimate",
-           "sweep", "exact_along", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE", "seeded_generator", "SWEEP_AXES"]
+           "sweep", "grid_settings", "exact_along", "variance_by_L", "MAX_SAMPLES", "PILOT_SIZE", "seeded_generator", "SWEEP_AXES"]
 
 MAX_SAMPLES = 4_000_000  # reps × L (× grid points in a sweep); beyond this one call needs too much memory
 PILOT_SIZE = 1024  # independent samples used to estimate the optimal baseline
@@ -460,6 +460,16 @@ class Sweep:
                 for n in self.names if L >= ESTIMATORS[n].min_L}
 
 
+def grid_settings(axis: str, grid, mu: float, sigma: float, L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every grid point's full setting (μ, σ, L): the swept one from ``grid``, the others held."""
+    grid = np.asarray(grid)
+    G = grid.size
+    mus = grid.astype(np.float64) if axis == "mu" else np.full(G, float(mu))
+    sigmas = grid.astype(np.float64) if axis == "sigma" else np.full(G, float(sigma))
+    Ls = grid.astype(np.int64) if axis == "L" else np.full(G, int(L))
+    return mus, sigmas, Ls
+
+
 def sweep(objective, mu: float, sigma: float, *, axis: str, grid, L: int, reps: int, seed: int = 0,
           estimators=None, fd_step: float | None = None, exact=None) -> Sweep:
     """Every estimator at every value of ``grid`` along ``axis`` ("mu", "sigma" or "L"),
@@ -481,15 +491,9 @@ def sweep(objective, mu: float, sigma: float, *, axis: str, grid, L: int, reps: 
     if grid.ndim != 1 or grid.size == 0:
         raise ValueError("The grid must be a non-empty list of values.")
     G = grid.size
-    mus, sigmas, Ls = np.full(G, mu), np.full(G, sigma), np.full(G, L)
-    if axis == "mu":
-        mus = grid.astype(np.float64)
-    elif axis == "sigma":
-        sigmas = grid.astype(np.float64)
-    else:
-        if np.any(np.diff(grid) <= 0) or grid[0] < 1:
-            raise ValueError("A sweep along L needs increasing sample counts of at least 1.")
-        Ls = grid.copy()
+    if axis == "L" and (np.any(np.diff(grid) <= 0) or grid[0] < 1):
+        raise ValueError("A sweep along L needs increasing sample counts of at least 1.")
+    mus, sigmas, Ls = grid_settings(axis, grid, mu, sigma, L)
     width = int(Ls.max())
     _check(float(mus.min()), float(sigmas.min()), width, reps, reps * width * (1 if axis == "L" else G))
     if not (np.isfinite(mus).all() and np.isfinite(sigmas).all()):

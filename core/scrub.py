@@ -165,14 +165,16 @@ def sweep_figure(sw: Sweep, param: str, start: int, stage: Stage | None = None, 
                      _validate=False)
 
 
-def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = None, bins: int = 48) -> dict:
+def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = None, bins: int = 48,
+                      readouts: dict | None = None) -> dict:
     """The Estimator Lab's stage as a plain Plotly figure dict (data, layout, frames), cheap to
     cache and to send (building ``go.Frame`` objects costs more than the histograms): one row
     per estimator, a histogram of its estimates of the gradient w.r.t. ``param`` on one fixed
     x-axis, the exact gradient dashed, the mean as a triangle and a readout (mean, sd,
     bias/SE) above each row; a slider inside the figure
     steps along the sweep's axis. Frame i shows grid point ``sw.grid[i]``; ``start`` is the
-    frame drawn first.
+    frame drawn first. ``readouts`` is :func:`sweep_readouts` for ``param``, when the caller
+    has it already.
 
     Row r (from the top) occupies y ∈ [n−1−r, n−r]: its histogram fills the lower part,
     scaled so its tallest bin reaches the same height in every frame, and its readout the
@@ -184,7 +186,7 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     values = {name: sweep_values(sw, name, param) for name in names}
     exact = sweep_exact(sw, param)
     lo, hi = nice_range([v.ravel() for v in values.values()], [float(e) for e in exact])
-    readouts = sweep_readouts(sw, param)
+    readouts = readouts or sweep_readouts(sw, param)
 
     outlines, text, means_x = [], [], []
     for r, name in enumerate(names):
@@ -256,13 +258,14 @@ def _axis_value(sw: Sweep, i: int) -> str:
     return f"{int(v)}" if sw.axis == "L" else f"{float(v) + 0.0:.2f}".replace("-", "−")
 
 
-def sweep_csv(sw: Sweep, param: str) -> str:
-    """Every frame's numbers as CSV: one row per grid value and estimator."""
+def sweep_csv(sw: Sweep, param: str, readouts: dict | None = None) -> str:
+    """Every frame's numbers as CSV: one row per grid value and estimator (``readouts`` as in
+    :func:`sweep_figure_spec`)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([sw.axis, "estimator", "exact", "mean", "std", "bias", "se", "bias_over_se", "replicates"])
     exact = sweep_exact(sw, param)
-    for name, s in sweep_readouts(sw, param).items():
+    for name, s in (readouts or sweep_readouts(sw, param)).items():
         for i in range(sw.grid.size):
             writer.writerow([sw.grid[i], ESTIMATORS[name].label, exact[i], s["mean"][i], s["std"][i], s["bias"][i],
                              s["se"][i], s["z"][i], int(s["n_finite"][i])])
