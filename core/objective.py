@@ -27,19 +27,31 @@ discontinuous objectives accurate.
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
-__all__ = ["Objective", "parse_objective", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH"]
+__all__ = ["Objective", "parse_objective", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "LIMITS", "work_meter"]
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
 MAX_LENGTH = 300
 MAX_NODES = 200
 MAX_DEPTH = 40
+MAX_CHAIN = 4  # comparison signs in one chain, a < b < c < d < e
+MAX_MINMAX_ARGS = 8  # min(...) and max(...) arguments; n arguments give n(n-1)/2 possible corners
+MAX_SWITCHES = 32  # expressions whose sign changes mark a corner, a jump or a pole
+# What a formula may do on the probe range |x| <= PROBE_RANGE, which holds every x that the
+# pages' quadrature needs in earnest: |μ| <= 3 plus 12 σ with σ <= 3.
+PROBE_RANGE = 40.0
+PROBE_POINTS = 80_001  # a step of 0.001
+MAX_RATE = 100.0  # radians per unit of x inside sin, cos, tan: sin(100*x) is the fastest allowed
+MAX_KINKS = 1000  # corners, jumps and poles on the probe range
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -61,6 +73,7 @@ _SMOOTH_FUNCTIONS: dict[str, tuple[int, Callable]] = {
     "sigmoid": (1, torch.sigmoid),
     "softplus": (1, torch.nn.functional.softplus),
 }
+_OSCILLATING = {"sin": 2 * math.pi, "cos": 2 * math.pi, "tan": math.pi}  # name: period
 _KINK_FUNCTIONS = {"abs": 1, "relu": 1, "min": -2, "max": -2}  # -2: two or more
 _JUMP_FUNCTIONS = {"step": 1, "sign": 1, "where": 3}
 
@@ -116,8 +129,10 @@ class Objective:
     depends_on_x: bool
     _fn: Fn = field(repr=False, compare=False)
     switches: tuple[Fn, ...] = field(default=(), repr=False, compare=False)
+    size: int = field(default=1, compare=False)  # operations on x per point: the cost of one value
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _count(x, self.size)
         out = self._fn(x)
         if out.shape != x.shape or (x.requires_grad and not out.requires_grad):
             # Constants and 0/1 steps have no autograd path to x: give them a zero one,
@@ -152,6 +167,38 @@ class Objective:
         return g.numpy()
 
 
+_WORK = threading.local()
+
+
+def _count(x: torch.Tensor, size: int) -> None:
+    meter = getattr(_WORK, "meter", None)
+    if meter is not None:
+        meter[0] += x.numel() * size
+
+
+def _metered(fn: Fn, size: int) -> Fn:
+    def switch(x):
+        _count(x, size)
+        return fn(x)
+    return switch
+
+
+@contextlib.contextmanager
+def work_meter():
+    """Count the work of every formula evaluation in this thread: points × parts of the
+    formula, summed. A deterministic measure of cost (``with work_meter() as w: ...;
+    w[0]``), for tests that must not time anything."""
+    previous = getattr(_WORK, "meter", None)
+    meter = [0]
+    _WORK.meter = meter
+    try:
+        yield meter
+    finally:
+        _WORK.meter = previous
+        if previous is not None:
+            previous[0] += meter[0]
+
+
 @dataclass
 class _Node:
     fn: Fn
@@ -177,8 +224,24 @@ def parse_objective(text: str | Objective) -> Objective:
     Accepted: numbers, ``x``, ``pi``, ``e``; ``+ - * / **`` (``^`` means power);
     comparisons ``< <= > >=`` (giving 0 or 1), ``and``/``or`` between them; and the
     functions in :data:`FUNCTIONS`. Raises ``ValueError`` with a readable message for
-    anything else.
+    anything else, and for formulas beyond the cost limits in
+    :data:`LIMITS` (what makes them cheap enough for exact quadrature on a shared server).
+    Parsed formulas are cached by their text: the same text gives the same :class:`Objective`.
     """
+    if isinstance(text, Objective):
+        return text
+    if isinstance(text, str) and len(text) <= 4 * MAX_LENGTH:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(text: str) -> Objective:
+    return _parse(text)
+
+
+def _parse(text) -> Objective:
+    """The uncached parse; see :func:`parse_objective`."""
     if isinstance(text, Objective):
         return text
     if not isinstance(text, str):
@@ -206,14 +269,74 @@ def parse_objective(text: str | Objective) -> Objective:
     _check_depth(tree.body, 0)
 
     switches: list[Fn] = []
-    node = _compile(tree.body, switches)
+    oscillators: list[tuple[str, Fn]] = []
+    node = _compile(tree.body, switches, oscillators)
+    if len(switches) > MAX_SWITCHES:
+        raise ValueError(f"The formula has too many places where it can bend or jump ({len(switches)} "
+                         f"comparisons, abs, min/max pairs, divisions by x...; at most {MAX_SWITCHES}).")
+    _probe(oscillators, switches)
+    # The work per point: the operations that see x (a constant part is computed once).
+    size = max(1, sum(1 for n in nodes if isinstance(n, ast.expr) and not isinstance(n, ast.Name)
+                      and any(isinstance(m, ast.Name) and m.id == "x" for m in ast.walk(n))))
     return Objective(
         text=source,
         kind=node.kind,
         depends_on_x=node.depends_on_x,
         _fn=node.fn,
-        switches=tuple(switches),
+        switches=tuple(_metered(fn, size) for fn in switches),
+        size=size,
     )
+
+
+LIMITS = (
+    f"at most {MAX_LENGTH} characters, {MAX_NODES} parts and {MAX_DEPTH} levels of brackets; "
+    f"at most {MAX_CHAIN} signs in a chain of comparisons and {MAX_MINMAX_ARGS} arguments to min or max; "
+    f"inside sin, cos and tan, at most {MAX_RATE:g} radians per unit of x (sin({MAX_RATE:g}*x)) for |x| ≤ {PROBE_RANGE:g}; "
+    f"at most {MAX_KINKS} corners, jumps or poles for |x| ≤ {PROBE_RANGE:g}"
+)
+
+
+def _probe(oscillators: list[tuple[str, Fn]], switches: list[Fn]) -> None:
+    """Refuse formulas whose cost would explode in quadrature: arguments of sin, cos
+    and tan that turn faster than ``MAX_RATE`` radians per unit of x, and more than
+    ``MAX_KINKS`` sign changes of the switch functions, both on |x| <= PROBE_RANGE.
+
+    Measured on a grid of step 0.001: the largest change of the argument between two
+    neighbouring points, divided by the step, is a lower bound on its rate that no
+    aliasing can hide (an argument such as 90000*x changes by 90 per step whatever
+    the sine of it does).
+    """
+    if not oscillators and not switches:
+        return
+    x = torch.linspace(-PROBE_RANGE, PROBE_RANGE, PROBE_POINTS, dtype=torch.float64)
+    step = 2 * PROBE_RANGE / (PROBE_POINTS - 1)
+    with torch.no_grad():
+        for name, fn in oscillators:
+            u = torch.broadcast_to(fn(x), x.shape)
+            jumps = (u[1:] - u[:-1]).abs()
+            jumps = torch.where(torch.isnan(jumps), torch.zeros_like(jumps), jumps)
+            worst = int(torch.argmax(jumps))
+            rate = float(jumps[worst]) / step
+            if not rate <= MAX_RATE * (1 + 1e-9):  # also catches inf and NaN (rounding aside)
+                where = float(x[worst])
+                shown = "without bound" if not math.isfinite(rate) else f"by up to {rate:.3g} radians per unit of x"
+                raise ValueError(
+                    f"{name}(...) oscillates too fast: its argument changes {shown} near x = {where:.3g}. "
+                    f"At most {MAX_RATE:g} is allowed for |x| ≤ {PROBE_RANGE:g}, for example {name}({MAX_RATE:g}*x)."
+                )
+        kinks = 0
+        for fn in switches:
+            s = torch.sign(torch.broadcast_to(fn(x), x.shape))
+            s = s[~torch.isnan(s)]
+            nonzero = s[s != 0]
+            zero = (s == 0).to(torch.int8)
+            runs_of_zeros = int((zero[1:] > zero[:-1]).sum()) + int(zero[:1].sum())
+            kinks += int((nonzero[1:] != nonzero[:-1]).sum()) + runs_of_zeros
+            if kinks > MAX_KINKS:
+                raise ValueError(
+                    f"The formula has too many corners, jumps or poles (more than {MAX_KINKS} for "
+                    f"|x| ≤ {PROBE_RANGE:g}). Exact values need each of them located; use fewer."
+                )
 
 
 def _check_depth(node: ast.AST, depth: int) -> None:
@@ -228,7 +351,7 @@ def _constant(value: float) -> _Node:
     return _Node(fn=lambda x, t=tensor: t, value=value)
 
 
-def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
+def _compile(node: ast.AST, switches: list[Fn], oscillators: list[tuple[str, Fn]]) -> _Node:
     """Turn one whitelisted AST node into a closure; refuse everything else."""
     if isinstance(node, ast.Constant):
         value = node.value
@@ -253,7 +376,7 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         )
 
     if isinstance(node, ast.UnaryOp):
-        inner = _compile(node.operand, switches)
+        inner = _compile(node.operand, switches, oscillators)
         if isinstance(node.op, ast.USub):
             if inner.value is not None:
                 return _constant(-inner.value)
@@ -261,7 +384,9 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         if isinstance(node.op, ast.UAdd):
             return inner
         if isinstance(node.op, ast.Not):
-            return _indicator(lambda x, f=inner.fn: (f(x) == 0), inner, switches, inner.fn)
+            # not (a 0/1 test) flips where the test flips: its switches are there already.
+            return _indicator(lambda x, f=inner.fn: (f(x) == 0), inner, switches,
+                              None if inner.is_indicator else inner.fn)
         raise ValueError("The operator '~' is not allowed.")
 
     if isinstance(node, ast.BinOp):
@@ -269,7 +394,7 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         if op not in _BINARY:
             symbol = _OPERATOR_NAMES.get(op, op.__name__)
             raise ValueError(f"The operator '{symbol}' is not allowed; use + - * / and ** (or ^).")
-        left, right = _compile(node.left, switches), _compile(node.right, switches)
+        left, right = _compile(node.left, switches, oscillators), _compile(node.right, switches, oscillators)
         torch_op = _BINARY[op]
         if op is ast.Div and right.depends_on_x:
             # A zero of the denominator is a pole: split the quadrature there too.
@@ -287,22 +412,28 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         )
 
     if isinstance(node, ast.Compare):
-        parts = [_compile(node.left, switches)] + [_compile(c, switches) for c in node.comparators]
-        tests = []
+        if len(node.ops) > MAX_CHAIN:
+            raise ValueError(f"A chain of comparisons may have at most {MAX_CHAIN} comparison signs "
+                             f"(this one has {len(node.ops)}); split it with 'and'.")
+        parts = [_compile(node.left, switches, oscillators)] + [
+            _compile(c, switches, oscillators) for c in node.comparators]
+        cmps = []
         for op, a, b in zip(node.ops, parts, parts[1:]):
             if type(op) not in _COMPARISONS:
                 raise ValueError(
                     "Only the comparisons < <= > >= are allowed (== on real numbers is almost never true)."
                 )
-            cmp = _COMPARISONS[type(op)]
-            tests.append(lambda x, a=a.fn, b=b.fn, c=cmp: c(a(x), b(x)))
+            cmps.append(_COMPARISONS[type(op)])
             if a.depends_on_x or b.depends_on_x:
                 switches.append(lambda x, a=a.fn, b=b.fn: a(x) - b(x))
 
-        def compare(x, tests=tuple(tests)):
-            result = tests[0](x)
-            for test in tests[1:]:
-                result = result & test(x)
+        def compare(x, fns=tuple(p.fn for p in parts), cmps=tuple(cmps)):
+            # Every operand is evaluated once, as Python does: a < b < c costs a, b and c,
+            # not b twice (nested chains would otherwise double in cost at each level).
+            values = [fn(x) for fn in fns]
+            result = cmps[0](values[0], values[1])
+            for c, a, b in zip(cmps[1:], values[1:], values[2:]):
+                result = result & c(a, b)
             return result
 
         merged = _Node(fn=lambda x: x, kind=_worst(*(p.kind for p in parts)),
@@ -310,7 +441,7 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         return _indicator(compare, merged, switches, None)
 
     if isinstance(node, ast.BoolOp):
-        parts = [_compile(v, switches) for v in node.values]
+        parts = [_compile(v, switches, oscillators) for v in node.values]
         is_and = isinstance(node.op, ast.And)
 
         def boolean(x, fns=tuple(p.fn for p in parts), is_and=is_and):
@@ -327,7 +458,7 @@ def _compile(node: ast.AST, switches: list[Fn]) -> _Node:
         return node_out
 
     if isinstance(node, ast.Call):
-        return _compile_call(node, switches)
+        return _compile_call(node, switches, oscillators)
 
     if isinstance(node, ast.Attribute):
         raise ValueError("Attribute access (something.name) is not allowed in a formula.")
@@ -356,7 +487,7 @@ def _indicator(test: Callable, base: _Node, switches: list[Fn], switch: Fn | Non
     )
 
 
-def _compile_call(node: ast.Call, switches: list[Fn]) -> _Node:
+def _compile_call(node: ast.Call, switches: list[Fn], oscillators: list[tuple[str, Fn]]) -> _Node:
     if not isinstance(node.func, ast.Name):
         raise ValueError("Only plain function calls such as sin(x) are allowed.")
     name = node.func.id
@@ -374,13 +505,17 @@ def _compile_call(node: ast.Call, switches: list[Fn]) -> _Node:
         raise ValueError(f"{name}(...) needs at least two arguments, for example {name}(x, 0).")
     if expected > 0 and n != expected:
         raise ValueError(f"{name}(...) takes {expected} argument{'s' if expected > 1 else ''}, not {n}.")
-    args = [_compile(a, switches) for a in node.args]
+    if expected == -2 and n > MAX_MINMAX_ARGS:
+        raise ValueError(f"{name}(...) takes at most {MAX_MINMAX_ARGS} arguments (this one has {n}).")
+    args = [_compile(a, switches, oscillators) for a in node.args]
     fns = tuple(a.fn for a in args)
     depends = any(a.depends_on_x for a in args)
     inner_kind = _worst(*(a.kind for a in args))
 
     if name in _SMOOTH_FUNCTIONS:
         op = _SMOOTH_FUNCTIONS[name][1]
+        if name in _OSCILLATING and depends:
+            oscillators.append((name, fns[0]))
         return _Node(lambda x, f=fns[0], op=op: op(f(x)), inner_kind, depends)
 
     if name in _KINK_FUNCTIONS:
