@@ -28,7 +28,7 @@ import torch
 
 from .estimators import seeded_generator
 from .objective import parse_objective
-from .quadrature import breakpoints, gaussian_expectation
+from .quadrature import checked_expectation
 
 __all__ = ["BaselineMoments", "baseline_moments", "constant_baseline", "sequential_baselines",
            "delta_method_cv", "SEQUENTIAL", "BIAS_FACTOR"]
@@ -56,9 +56,8 @@ class BaselineMoments:
 
 
 def baseline_moments(objective, mu: float, sigma: float) -> BaselineMoments:
-    """Exact moments by quadrature (breakpoint-aware, so steps are fine)."""
+    """Exact moments by quadrature (breakpoint-aware, so steps are fine; NaN where untrustworthy)."""
     objective = parse_objective(objective)
-    cuts = breakpoints(objective, mu, sigma)
 
     def integrand(e: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -68,7 +67,7 @@ def baseline_moments(objective, mu: float, sigma: float) -> BaselineMoments:
                          f * s_mu ** 2, f * s_sigma ** 2])
 
     with np.errstate(all="ignore"):
-        f_mean, g_mu, g_sigma, ffm, ffs, fm, fs = gaussian_expectation(integrand, cuts)
+        f_mean, g_mu, g_sigma, ffm, ffs, fm, fs = checked_expectation(integrand, objective, mu, sigma)[0]
     return BaselineMoments((float(g_mu), float(g_sigma)), float(f_mean), (float(ffm), float(ffs)),
                            (float(fm), float(fs)), (1.0 / sigma ** 2, 2.0 / sigma ** 2))
 

@@ -34,6 +34,9 @@ PILOT_SIZE = 1024  # independent samples used to estimate the optimal baseline
 # Samples (grid points × reps × L) in one block of a sweep along μ or σ: about 0.8 MB per
 # tensor, so a sweep's working memory stays near 15 MB whatever its size (bench/bench_stage.py).
 SWEEP_BLOCK = 100_000
+# Values differentiated by autograd at once (Batch.derivative): a formula of 200 parts keeps at
+# most a few hundred such arrays of 256 kB for its backward pass.
+AUTOGRAD_CHUNK = 32_768
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 SWEEP_AXES = ("mu", "sigma", "L")
 
@@ -145,6 +148,17 @@ class Batch:
         with torch.no_grad():
             return self.f(x).expand(x.shape)
 
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """f'(x) elementwise by autograd, in chunks of ``AUTOGRAD_CHUNK`` values: autograd keeps
+        the formula's intermediate values for the backward pass, so the memory of one pass
+        grows with the formula's length times the values at once; chunks bound it."""
+        flat = x.detach().reshape(-1)
+        out = torch.empty_like(flat)
+        for start in range(0, flat.numel(), AUTOGRAD_CHUNK):  # a few vectorised chunks, not samples
+            part = flat[start:start + AUTOGRAD_CHUNK].clone().requires_grad_(True)
+            (out[start:start + AUTOGRAD_CHUNK],) = torch.autograd.grad(self.f(part).sum(), part)
+        return out.reshape(x.shape)
+
     # Draws and the evaluations of f that several estimators share.
     @property
     def eps(self) -> torch.Tensor:
@@ -191,13 +205,11 @@ class Batch:
 def pathwise(b: Batch):
     """Pathwise (reparameterization): ∂μ ≈ f'(x), ∂σ ≈ f'(x)·ε, with x = μ + σε.
 
-    f' comes from torch autograd at every sample at once: the randomness ε enters as
+    f' comes from torch autograd at every sample (see Batch.derivative): the randomness ε enters as
     data, so x is a differentiable function of (μ, σ). Unbiased for continuous f; blind
     to jumps (the derivative of a step is 0 wherever it exists).
     """
-    x = b.x.detach().requires_grad_(True)
-    b.f(x).sum().backward()
-    fp = x.grad
+    fp = b.derivative(b.x)
     return b.mean(fp), b.mean(fp * b.eps)
 
 

@@ -34,6 +34,7 @@ from .objective import Objective, parse_objective
 
 __all__ = [
     "gaussian_expectation",
+    "checked_expectation",
     "exact_gradient",
     "exact_value",
     "exact_variances",
@@ -67,7 +68,11 @@ def breakpoints(objective: Objective, mu: float, sigma: float, bound: float = 38
         with torch.no_grad(), np.errstate(all="ignore"):
             s = np.broadcast_to(switch(torch.from_numpy(x)).numpy(), x.shape)
         sign = np.sign(s)
-        found.append(eps[sign == 0])
+        zero = sign == 0
+        # Exact zeros on the grid: the ends of each run of them (a switch that is 0 on a whole
+        # stretch, such as a 0/1 test, bends only where the stretch starts and ends).
+        inner = zero[1:-1] & zero[:-2] & zero[2:]
+        found.append(eps[zero & ~np.concatenate([[False], inner, [False]])])
         bracket = np.nonzero(sign[:-1] * sign[1:] < 0)[0]
         if bracket.size == 0:
             continue
@@ -109,13 +114,15 @@ def _integrate(integrand: Callable[[np.ndarray], np.ndarray], cuts: np.ndarray,
         return values @ weights
 
 
-def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np.ndarray = np.empty(0)
-                         ) -> np.ndarray:
+def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np.ndarray = np.empty(0),
+                         *, with_error: bool = False):
     """E[h(ε)] for ε ~ N(0, 1) and every row of ``h = integrand(ε)`` (shape (m, n)).
 
     ``cuts`` are points where h is not smooth. Returns an array of m values; entries
     that do not converge (h grows too fast for the expectation to exist, or is not
-    finite) are NaN.
+    finite) are NaN. With ``with_error=True`` it returns ``(value, error, scale)``:
+    ``error`` is the change of the last refinement (panels halved, or window widened),
+    ``scale`` is E|h|, the size the tolerances are relative to.
     """
     def weighted(eps: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -132,7 +139,7 @@ def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np
             scale = np.maximum(a[m:], b[m:])
             # |h| has corners wherever h changes sign, so it converges more slowly: a
             # loose check is enough to tell a divergent E|h| from a convergent one.
-            settled = np.abs(a[m:] - b[m:]) <= max(rel, 1e-6) * scale + 1e-300
+            settled = np.abs(a[m:] - b[m:]) <= max(rel, 1e-4) * scale + 1e-300
             return (np.abs(a[:m] - b[:m]) <= rel * scale + 1e-300) & settled
 
     previous_window = None
@@ -167,45 +174,93 @@ def gaussian_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np
         bad = ~close(value, previous_window, 1e-6)
         value = value.copy()
         value[: len(bad)][bad] = np.nan
-    value = value[: len(value) // 2]
-    return np.where(np.isfinite(value), value, np.nan)
+    m = len(value) // 2
+    result = np.where(np.isfinite(value[:m]), value[:m], np.nan)
+    if not with_error:
+        return result
+    with np.errstate(all="ignore"):
+        error = np.abs(value[:m] - last[:m]) if last is not None else np.zeros(m)
+        if previous_window is not None:
+            error = np.maximum(error, np.abs(value[:m] - previous_window[:m]))
+    error = np.where(np.isfinite(result), error, np.inf)
+    return result, error, value[m:]
 
 
-def _prepare(objective, mu: float, sigma: float) -> tuple[Objective, np.ndarray]:
+# Exact values are trusted when the two estimates of each (refinement, and two breakpoint
+# resolutions) agree to this fraction of E|h|.
+TRUST_REL = 1e-6
+MAX_BREAKPOINTS = 20_000
+
+
+def checked_expectation(integrand, objective: Objective, mu: float, sigma: float,
+                         extra_cuts: Callable[[np.ndarray], np.ndarray] = lambda c: c,
+                         rule: Callable = gaussian_expectation) -> tuple[np.ndarray, np.ndarray]:
+    """E[h(ε)] with an honest error: the integral on the breakpoints found by two grids
+    of different resolution, and the panel refinement's own change. Entries whose
+    error exceeds ``TRUST_REL`` of E|h| are NaN ("no trustworthy exact value").
+
+    Returns (value, error) arrays.
+    """
+    fine = breakpoints(objective, mu, sigma)
+    coarse = breakpoints(objective, mu, sigma, grid=5003)
+    if max(fine.size, coarse.size) > MAX_BREAKPOINTS:
+        m = np.atleast_2d(integrand(np.zeros(1))).shape[0]
+        return np.full(m, np.nan), np.full(m, np.inf)
+    union = np.union1d(fine, coarse)
+    value, error, scale = rule(integrand, extra_cuts(union), with_error=True)
+    same = fine.size == coarse.size and (fine.size == 0 or np.allclose(fine, coarse, rtol=0, atol=1e-9))
+    if not same:
+        # A grid too coarse to bracket every sign change misses breakpoints; if the
+        # answer moves with the resolution, the missing ones matter.
+        other = rule(integrand, extra_cuts(coarse), with_error=True)[0]
+        with np.errstate(all="ignore"):
+            error = np.maximum(error, np.abs(value - other))
+    with np.errstate(all="ignore"):
+        trusted = np.isfinite(value) & (error <= TRUST_REL * np.maximum(scale, np.abs(value)) + 1e-13)
+    return np.where(trusted, value, np.nan), np.where(trusted, error, np.inf)
+
+
+def _prepare(objective, mu: float, sigma: float) -> Objective:
     objective = parse_objective(objective)
     if not (math.isfinite(mu) and math.isfinite(sigma)) or sigma <= 0:
         raise ValueError("μ must be finite and σ must be positive.")
-    return objective, breakpoints(objective, mu, sigma)
+    return objective
 
 
 def exact_value(objective, mu: float, sigma: float) -> float:
-    """E_{N(μ,σ²)}[f(x)] by quadrature."""
-    objective, cuts = _prepare(objective, mu, sigma)
-    return float(gaussian_expectation(lambda e: objective.numpy(mu + sigma * e)[None, :], cuts)[0])
+    """E_{N(μ,σ²)}[f(x)] by quadrature (NaN where it cannot be trusted)."""
+    objective = _prepare(objective, mu, sigma)
+    value, _ = checked_expectation(lambda e: objective.numpy(mu + sigma * e)[None, :], objective, mu, sigma)
+    return float(value[0])
 
 
-def exact_gradient(objective, mu: float, sigma: float) -> tuple[float, float]:
+def exact_gradient(objective, mu: float, sigma: float, *, with_error: bool = False):
     """The true (∂/∂μ, ∂/∂σ) of E_{N(μ,σ²)}[f(x)].
 
     Continuous f: (E[f'(x)], E[f'(x) ε]); f with jumps: (E[f ε]/σ, E[f (ε²−1)]/σ).
     If the pathwise form is not finite (f' blows up somewhere) the score form is used.
+    A component is NaN when no trustworthy value exists: the expectation does not
+    exist, or the quadrature's two estimates (panel refinement, and breakpoints found
+    at two resolutions) disagree by more than ``TRUST_REL`` of E|h|. With
+    ``with_error=True`` it returns ``((∂μ, ∂σ), (error_μ, error_σ))``.
     """
-    objective, cuts = _prepare(objective, mu, sigma)
+    objective = _prepare(objective, mu, sigma)
+    value = error = None
     if objective.continuous:
         def pathwise(e):
             g = objective.derivative(mu + sigma * e)
             return np.stack([g, g * e])
 
-        d_mu, d_sigma = gaussian_expectation(pathwise, cuts)
-        if np.isfinite(d_mu) and np.isfinite(d_sigma):
-            return float(d_mu), float(d_sigma)
+        value, error = checked_expectation(pathwise, objective, mu, sigma)
+    if value is None or not np.all(np.isfinite(value)):
+        def score(e):
+            f = objective.numpy(mu + sigma * e)
+            return np.stack([f * e, f * (e * e - 1.0)])
 
-    def score(e):
-        f = objective.numpy(mu + sigma * e)
-        return np.stack([f * e, f * (e * e - 1.0)])
-
-    d_mu, d_sigma = gaussian_expectation(score, cuts) / sigma
-    return float(d_mu), float(d_sigma)
+        value, error = checked_expectation(score, objective, mu, sigma)
+        value, error = value / sigma, error / sigma
+    gradient = (float(value[0]), float(value[1]))
+    return (gradient, (float(error[0]), float(error[1]))) if with_error else gradient
 
 
 def pathwise_expectation(objective, mu: float, sigma: float) -> tuple[float, float]:
@@ -214,24 +269,28 @@ def pathwise_expectation(objective, mu: float, sigma: float) -> tuple[float, flo
     Equal to :func:`exact_gradient` for continuous f; for f with jumps it misses the
     jumps (for a step function it is exactly 0).
     """
-    objective, cuts = _prepare(objective, mu, sigma)
+    objective = _prepare(objective, mu, sigma)
 
     def pathwise(e):
         g = objective.derivative(mu + sigma * e)
         return np.stack([g, g * e])
 
-    d_mu, d_sigma = gaussian_expectation(pathwise, cuts)
+    (d_mu, d_sigma), _ = checked_expectation(pathwise, objective, mu, sigma)
     return float(d_mu), float(d_sigma)
 
 
-def _rayleigh_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np.ndarray) -> np.ndarray:
-    """E[h(W)] for W ~ Rayleigh(1) (density w e^{-w²/2} on w > 0).
+def _rayleigh_expectation(integrand: Callable[[np.ndarray], np.ndarray], cuts: np.ndarray, *,
+                          with_error: bool = False):
+    """E[h(W)] for W ~ Rayleigh(1) (density w e^{-w²/2} on w > 0), given cuts in ε.
 
     Written as a standard normal expectation: E[h(W)] = √(π/2) E[h(|ε|) |ε|].
     """
-    cuts = np.concatenate([cuts, -cuts, [0.0]])
+    cuts = np.concatenate([np.abs(cuts), -np.abs(cuts), [0.0]])
     # E|ε| h(|ε|) = 2∫₀^∞ ε h(ε) φ(ε) dε = (2/√(2π)) E[h(W)].
-    return 0.5 * _SQRT_2PI * gaussian_expectation(lambda e: integrand(np.abs(e)) * np.abs(e)[None, :], cuts)
+    out = gaussian_expectation(lambda e: integrand(np.abs(e)) * np.abs(e)[None, :], cuts, with_error=with_error)
+    if not with_error:
+        return 0.5 * _SQRT_2PI * out
+    return tuple(0.5 * _SQRT_2PI * part for part in out)
 
 
 def exact_variances(objective, mu: float, sigma: float, fd_step: float | None = None
@@ -250,16 +309,20 @@ def exact_variances(objective, mu: float, sigma: float, fd_step: float | None = 
 
 
 def _exact_variances(objective, mu, sigma, fd_step):
-    objective, cuts = _prepare(objective, mu, sigma)
+    objective = _prepare(objective, mu, sigma)
     h = 0.1 * sigma if fd_step is None else fd_step
-    g_mu, g_sigma = exact_gradient(objective, mu, sigma)
+    # numpy floats: a Python float's ** raises OverflowError where numpy gives inf.
+    g_mu, g_sigma = map(np.float64, exact_gradient(objective, mu, sigma))
     out: dict[str, tuple[float, float]] = {}
+
+    def expect(integrand, extra_cuts=lambda c: c, rule=gaussian_expectation):
+        return checked_expectation(integrand, objective, mu, sigma, extra_cuts, rule)[0]
 
     def pathwise(e):
         g = objective.derivative(mu + sigma * e)
         return np.stack([g, g * e, g * g, (g * e) ** 2])
 
-    m1, m2, s1, s2 = gaussian_expectation(pathwise, cuts)
+    m1, m2, s1, s2 = expect(pathwise)
     out["pathwise"] = (s1 - m1 ** 2, s2 - m2 ** 2)  # clipped at 0 below
 
     def score(e):
@@ -267,7 +330,7 @@ def _exact_variances(objective, mu, sigma, fd_step):
         s_mu, s_sigma = e / sigma, (e * e - 1.0) / sigma
         return np.stack([f * f * s_mu ** 2, f * f * s_sigma ** 2, f * s_mu ** 2, f * s_sigma ** 2])
 
-    ff_mu, ff_sigma, fs_mu, fs_sigma = gaussian_expectation(score, cuts)
+    ff_mu, ff_sigma, fs_mu, fs_sigma = expect(score)
     out["score"] = (ff_mu - g_mu ** 2, ff_sigma - g_sigma ** 2)
     # E[s_mu²] = 1/σ², E[s_sigma²] = 2/σ²; with b: Var = E[f²s²] − 2b E[f s²] + b² E[s²] − g².
     b_mu, b_sigma = fs_mu * sigma ** 2, fs_sigma * sigma ** 2 / 2.0
@@ -277,13 +340,11 @@ def _exact_variances(objective, mu, sigma, fd_step):
     )
 
     # Measure-valued, ∂μ: [f(μ+σW) − f(μ−σW)] / (σ√(2π)).
-    w_cuts = np.abs(cuts)
-
     def mvd_mu(w):
         fp, fm = objective.numpy(mu + sigma * w), objective.numpy(mu - sigma * w)
         return np.stack([(fp - fm) ** 2, fp, fp * fp, fm, fm * fm])
 
-    d2, ep, ep2, em, em2 = _rayleigh_expectation(mvd_mu, w_cuts)
+    d2, ep, ep2, em, em2 = expect(mvd_mu, rule=_rayleigh_expectation)
     c = 1.0 / (sigma * _SQRT_2PI)
     var_mu_coupled = c ** 2 * d2 - g_mu ** 2
     var_mu_uncoupled = c ** 2 * ((ep2 - ep ** 2) + (em2 - em ** 2))
@@ -293,25 +354,31 @@ def _exact_variances(objective, mu, sigma, fd_step):
         f = objective.numpy(mu + sigma * e)
         return np.stack([f * e * e, f * f * e * e, f, f * f])
 
-    fm1, fm2, fn1, fn2 = gaussian_expectation(maxwell, cuts)
+    fm1, fm2, fn1, fn2 = expect(maxwell)
     var_sigma_uncoupled = ((fm2 - fm1 ** 2) + (fn2 - fn1 ** 2)) / sigma ** 2
     out["mvd"] = (var_mu_coupled, float("nan"))
     out["mvd_uncoupled"] = (var_mu_uncoupled, var_sigma_uncoupled)
 
     # Central finite differences with common random numbers.
-    fd_cuts = np.concatenate([cuts - h / sigma, cuts + h / sigma])
-
     def fd(e):
         x = mu + sigma * e
         d_mu = (objective.numpy(x + h) - objective.numpy(x - h)) / (2 * h)
         d_sigma = (objective.numpy(mu + (sigma + h) * e) - objective.numpy(mu + (sigma - h) * e)) / (2 * h)
         return np.stack([d_mu, d_mu ** 2, d_sigma, d_sigma ** 2])
 
-    # The σ-difference has non-smooth points at ε = (x_j − μ)/(σ ± h): add them.
-    x_cuts = mu + sigma * cuts
-    sig_cuts = np.concatenate([(x_cuts - mu) / (sigma + h), (x_cuts - mu) / (sigma - h)]) if h < sigma else np.empty(0)
-    fd_m1, fd_m2, fd_s1, fd_s2 = gaussian_expectation(fd, np.concatenate([fd_cuts, sig_cuts, cuts]))
+    def fd_cuts(cuts):
+        # The μ-difference is not smooth at ε ± h/σ; the σ-difference at ε = (x_j − μ)/(σ ± h).
+        x_cuts = mu + sigma * cuts
+        sig_cuts = (np.concatenate([(x_cuts - mu) / (sigma + h), (x_cuts - mu) / (sigma - h)])
+                    if h < sigma else np.empty(0))
+        return np.concatenate([cuts - h / sigma, cuts + h / sigma, sig_cuts, cuts])
+
+    fd_m1, fd_m2, fd_s1, fd_s2 = expect(fd, fd_cuts)
     out["finite_difference"] = (fd_m2 - fd_m1 ** 2, fd_s2 - fd_s1 ** 2)
-    # Differences of moments can round to a tiny negative number when the variance is 0.
-    return {k: (max(float(a), 0.0), max(float(b), 0.0)) if np.isfinite(a) or np.isfinite(b)
-            else (float(a), float(b)) for k, (a, b) in out.items()}
+    # Differences of moments can round to a tiny negative number when the variance is 0; a
+    # difference of overflowed moments (inf − inf, or −inf) is no number at all.
+    def clip(v) -> float:
+        v = float(v)
+        return max(v, 0.0) if math.isfinite(v) else (v if v == math.inf else math.nan)
+
+    return {k: (clip(a), clip(b)) for k, (a, b) in out.items()}
