@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import inspect
 import math
 import os
 import threading
@@ -118,6 +119,7 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
         st.iframe(COPY_LINK_HTML, height=80)  # our own constant HTML, never user input
     if present:
         st.html(PRESENTER_CSS)
+    _RUN.notices = st.container()  # where a link's refused or clamped values are reported
     _drop_infinite_link_values()
 
 
@@ -153,6 +155,172 @@ def _drop_infinite_link_values() -> None:
         names = ", ".join(escape_markdown(key[:40]) for key in dropped[:10])
         st.warning(f"The link gave an infinite value for: {names}. The default is used instead.",
                    icon=":material/link_off:")
+
+
+# ---------------------------------------------------------------------------------------
+# Link guard: every widget bound to the URL checks the link's value before Streamlit reads it.
+#
+# Streamlit drops a value it cannot use (``?mu=50``, ``?f=nope``) and silently falls back to
+# the default; a value kept from another preset can be out of a new range and raise
+# StreamlitValueAboveMaxError. The guard wraps the widget functions once, so every bound
+# widget on every page gets the same rule: a number out of range is clamped, anything else
+# unusable falls back to the default, and the page says which parameter, what the link said
+# and what is used instead.
+# ---------------------------------------------------------------------------------------
+
+_RUN = threading.local()
+_RANGE_WIDGETS = ("slider", "number_input")
+_CHOICE_WIDGETS = ("select_slider", "selectbox", "segmented_control", "pills", "radio", "multiselect", "tabs")
+_SWITCH_WIDGETS = ("toggle", "checkbox")
+
+
+def _shown(value) -> str:
+    """A value for a notice: short, and never markup."""
+    text = value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+    return escape_markdown(text[:40] + ("…" if len(text) > 40 else ""))
+
+
+def _link_notice(key: str, raw: str, why: str, used) -> None:
+    text = (f"The link's **{_shown(key)}={_shown(raw)}** {why}: "
+            f"using **{_shown(used)}** instead.")
+    slot = getattr(_RUN, "notices", None)
+    try:
+        (slot or st).warning(text, icon=":material/link_off:")
+    except Exception:  # a fragment's rerun cannot write outside itself
+        st.toast(text, icon=":material/link_off:")
+
+
+def _as_number(raw: str):
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _guard_range(key: str, a: dict, from_link: bool) -> None:
+    lo, hi, default = a.get("min_value"), a.get("max_value"), a.get("value")
+    if default is None or default == "min":  # the value is held in session state, or is the minimum
+        default = st.session_state.get(key, lo)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi, default)):
+        return  # range sliders, dates and "min" defaults are left to Streamlit
+    integer = all(isinstance(v, int) for v in (lo, hi, default))
+    if from_link:
+        raw = st.query_params.get(key)
+        number = _as_number(raw)
+        if number is None:
+            used, why = default, "is not a number"
+        elif integer and number != round(number):
+            used, why = min(max(round(number), lo), hi), "is not a whole number"
+        elif number < lo or number > hi:
+            used, why = min(max(number, lo), hi), f"is outside {_shown(lo)} … {_shown(hi)}"
+        else:
+            return
+        used = int(used) if integer else float(used)
+        st.session_state[key] = used
+        _link_notice(key, raw, why, used)
+        return
+    # A value kept from before, outside the range this widget has now (another preset's k).
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not lo <= value <= hi:
+        st.session_state[key] = min(max(value, lo), hi)
+
+
+def _guard_choice(name: str, key: str, a: dict, from_link: bool) -> None:
+    options = list(a.get("options") or a.get("tabs") or [])
+    if not options:
+        return
+    fmt = a.get("format_func") or str
+    labels = [str(fmt(o)) for o in options]
+    multi = a.get("selection_mode") == "multi" or name == "multiselect"
+    if name == "tabs":
+        default = a.get("default") or options[0]
+    elif name in ("selectbox", "radio"):
+        index = a.get("index", 0)
+        default = options[index] if isinstance(index, int) and 0 <= index < len(options) else None
+    elif name == "select_slider":
+        default = a.get("value", options[0])
+    else:
+        default = a.get("default")
+    if not from_link:
+        value = st.session_state.get(key)
+        if not multi and value is not None and value not in options and name == "select_slider":
+            st.session_state[key] = default
+        return
+    raw_values = st.query_params.get_all(key)
+    if multi:
+        raw_values = [v for raw in raw_values for v in raw.split(",")] if len(raw_values) == 1 else raw_values
+        bad = [v for v in raw_values if v not in labels]
+        if bad:
+            kept = [options[labels.index(v)] for v in raw_values if v in labels]
+            used = kept or (default or [])
+            st.session_state[key] = list(used)
+            _link_notice(key, ", ".join(bad), "names no choice on this page",
+                         ", ".join(labels[options.index(o)] for o in used) or "none")
+        return
+    raw = raw_values[-1] if raw_values else ""
+    if raw in labels:
+        return
+    used = default
+    if name == "select_slider":
+        number = _as_number(raw)
+        numeric = [o for o in options if isinstance(o, (int, float)) and not isinstance(o, bool)]
+        if number is not None and len(numeric) == len(options):
+            used = min(options, key=lambda o: (abs(o - number), o))
+    st.session_state[key] = used
+    allowed = ", ".join(labels[:12]) + (", …" if len(labels) > 12 else "")
+    _link_notice(key, raw, f"is not one of {allowed}", labels[options.index(used)] if used in options else "none")
+
+
+def _guard_switch(key: str, a: dict) -> None:
+    raw = st.query_params.get(key)
+    if str(raw).lower() in ("true", "false"):
+        return
+    default = bool(a.get("value", False))
+    st.session_state[key] = default
+    _link_notice(key, raw, "is not true or false", str(default).lower())
+
+
+def _guarded(name: str, original):
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def widget(*args, **kwargs):
+        try:
+            a = signature.bind(*args, **kwargs).arguments
+        except TypeError:
+            return original(*args, **kwargs)
+        key = a.get("key")
+        if a.get("bind") == "query-params" and isinstance(key, str):
+            # The link decides a widget's value when the widget first appears: check it once.
+            checked = st.session_state.setdefault("_link_checked", set())
+            from_link = key not in checked and key in st.query_params
+            checked.add(key)
+            if from_link or key in st.session_state:
+                if name in _RANGE_WIDGETS:
+                    _guard_range(key, a, from_link)
+                elif name in _CHOICE_WIDGETS:
+                    _guard_choice(name, key, a, from_link)
+                elif name in _SWITCH_WIDGETS and from_link:
+                    _guard_switch(key, a)
+        return original(*args, **kwargs)
+
+    widget.__link_guard__ = True
+    return widget
+
+
+def _install_link_guard() -> None:
+    from streamlit.delta_generator import DeltaGenerator
+
+    for name in (*_RANGE_WIDGETS, *_CHOICE_WIDGETS, *_SWITCH_WIDGETS):
+        original = getattr(DeltaGenerator, name)
+        if not getattr(original, "__link_guard__", False):
+            setattr(DeltaGenerator, name, _guarded(name, original))
+        # ``st.slider`` is the main container's method, bound when streamlit was imported.
+        setattr(st, name, getattr(st._main, name))
+
+
+_install_link_guard()
 
 
 def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool = False) -> None:
@@ -274,12 +442,6 @@ def live_reps(L: int, reps: int, budget: int = MAX_LIVE_SAMPLES) -> int:
     return used
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed: int,
-                    estimators: tuple[str, ...]) -> dict[str, core.Estimates]:
-    return core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed, estimators=list(estimators))
-
-
 # At most this many heavy computations (a sweep and its figure, a quadrature along a grid) run
 # at once in the whole server: a class changing settings together queues for the two cores
 # instead of allocating side by side (each sweep's tensors take tens of MB while it runs).
@@ -318,21 +480,54 @@ def _malloc_trim() -> None:
         pass
 
 
+_heavy_depth = threading.local()
+
+
 @contextlib.contextmanager
 def heavy_compute():
     """Admission for heavy work: wait for one of HEAVY_AT_ONCE places; the last one out
-    returns the freed memory to the OS, so a burst does not leave the server's RSS high."""
+    returns the freed memory to the OS, so a burst does not leave the server's RSS high.
+    Re-entrant: heavy work inside heavy work (a cached helper called by another) holds the
+    place it has, instead of waiting for a second one (two threads doing so would deadlock)."""
+    depth = getattr(_heavy_depth, "n", 0)
+    if depth:
+        _heavy_depth.n = depth + 1
+        try:
+            yield
+        finally:
+            _heavy_depth.n = depth
+        return
     with _heavy:
+        _heavy_depth.n = 1
         with _heavy_lock:
             _heavy_count[0] += 1
         try:
             yield
         finally:
+            _heavy_depth.n = 0
             with _heavy_lock:
                 _heavy_count[0] -= 1
                 last = _heavy_count[0] == 0
             if last:
                 _malloc_trim()
+
+
+def admitted(func):
+    """``func`` run through the admission limit of :func:`heavy_compute`. Put it under
+    ``@st.cache_data``, so that a cache hit takes no place in the queue."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with heavy_compute():
+            return func(*args, **kwargs)
+
+    return run
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@admitted
+def cached_estimate(text: str, mu: float, sigma: float, L: int, reps: int, seed: int,
+                    estimators: tuple[str, ...]) -> dict[str, core.Estimates]:
+    return core.estimate(text, mu, sigma, L=L, reps=reps, seed=seed, estimators=list(estimators))
 
 
 class PrebuiltFigure(go.Figure):
@@ -380,6 +575,7 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@admitted
 def cached_exact(text: str, mu: float, sigma: float) -> dict:
     """Exact gradient and what the pathwise estimator averages to.
 
@@ -395,12 +591,14 @@ def cached_exact(text: str, mu: float, sigma: float) -> dict:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@admitted
 def cached_exact_variances(text: str, mu: float, sigma: float) -> dict[str, tuple[float, float]]:
     """Exact single-sample variances of every estimator (quadrature)."""
     return core.exact_variances(text, mu, sigma)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@admitted
 def cached_variance_by_L(text: str, mu: float, sigma: float, Ls: tuple[int, ...], reps: int, seed: int,
                          estimators: tuple[str, ...]):
     return core.variance_by_L(text, mu, sigma, list(Ls), reps=reps, seed=seed, estimators=list(estimators))

@@ -165,9 +165,10 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
     g_mu, g_sigma = exact["gradient"]
     if not (math.isfinite(g_mu) and math.isfinite(g_sigma)):
         st.warning(
-            "The exact gradient cannot be computed here: E[f(x)] does not exist or f is not finite "
-            "for some x (for example 1/x near 0, sqrt or log of negative numbers, or exp(x²)). "
-            "The estimates have no true value to aim at.",
+            "**No trustworthy exact value for this f here.** Either E[f(x)] or its gradient does not exist, "
+            "or f is not finite for some x (1/x near 0, sqrt or log of negative numbers, exp(x²)), or the "
+            "quadrature's two estimates (finer panels, breakpoints found at two resolutions) disagree. "
+            "No dashed line is drawn rather than a wrong one; the estimates have no true value to aim at.",
             icon=":material/warning:",
         )
     if not objective.continuous:

@@ -28,16 +28,19 @@ REPS = 20_000
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def moments(text: str, mu: float, sigma: float):
     return baseline_moments(text, mu, sigma)
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def at_baseline(text: str, mu: float, sigma: float, b: float, L: int, seed: int):
     return constant_baseline(text, mu, sigma, b, L=L, reps=REPS, seed=seed)
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int):
     out = sequential_baselines(text, mu, sigma, L=L, steps=250, chains=200, beta=beta, seed=seed)
     if core.parse_objective(text).smooth:
@@ -55,8 +58,9 @@ def page() -> None:
         return
     m = moments(objective.text, mu, sigma)
     if not all(map(math.isfinite, (*m.g, *m.ff_ss, *m.f_ss))):
-        st.warning("The moments of f do not exist or overflow here (f grows too fast, or is undefined for some x): "
-                   "pick another f, μ or σ.", icon=":material/warning:")
+        st.warning("**No trustworthy exact values for this f here:** its moments do not exist or overflow (f grows "
+                   "too fast, or is undefined for some x), or the quadrature could not pin them down. Pick another "
+                   "f, μ or σ.", icon=":material/warning:")
         return
     st.code(f"f(x) = {objective.text}", language=None)  # the user's text, shown literally (never as markdown)
 

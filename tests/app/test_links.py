@@ -38,3 +38,136 @@ def test_a_formula_is_shown_as_text_not_markdown(payload):
     rendered = [el.value for el in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error)]
     assert not any("](http" in text or "<img" in text for text in rendered), rendered
     assert any(payload in block.value for block in at.code)  # shown, literally
+
+
+@pytest.mark.parametrize("page, query", [("pages/1_Estimator_Lab.py", {"f": "custom formula"}),
+                                         ("pages/6_Discrete_Variables.py", {"preset": "custom"})])
+@pytest.mark.parametrize("payload", PAYLOADS + ["[click](http://host/phish) + x", "x + `y`"])
+def test_no_page_renders_a_formula_as_markup(page, query, payload):
+    """A formula, accepted or refused, never becomes a link or an image: every markdown text on the
+    page is checked for markup that came from the payload."""
+    at = open_page(page, expr=payload, **query)
+    assert not at.exception, [e.message for e in at.exception]
+    rendered = " ".join(el.value for el in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                                            *at.success, *at.get("toast")))
+    assert "](http" not in rendered and "<img" not in rendered and "![" not in rendered, rendered
+
+
+# ---------------------------------------------------------------------------------------------
+# Every value a link can carry, on every page: clamped or replaced, and always said.
+# ---------------------------------------------------------------------------------------------
+import ast  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+PAGES = sorted(str(p.relative_to(Path(__file__).resolve().parents[2]))
+               for p in (Path(__file__).resolve().parents[2] / "pages").glob("*.py"))
+
+
+UI_CONTROLS = {"ui.gaussian_controls(": ({"number": ["mu", "sigma"]}),
+               "ui.seed_control(": ({"number": ["seed"]}),
+               "ui.sample_size_controls(": ({"choice": ["L", "reps"]}),
+               "ui.objective_controls(": ({"number": ["k"], "choice": ["f"]})}
+
+
+def bound_keys(page: str) -> dict[str, list[str]]:
+    """The URL keys of a page's widgets, by kind of widget, read from its source (and from ui's
+    shared controls that it calls)."""
+    root = Path(__file__).resolve().parents[2]
+    sources = (root / page).read_text()
+    found: dict[str, list[str]] = {"number": [], "choice": []}
+    for call, keys in UI_CONTROLS.items():
+        if call in sources:
+            for kind, names in keys.items():
+                found[kind] += names
+    for node in ast.walk(ast.parse(sources)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        bind, key = kw.get("bind"), kw.get("key")
+        if not (isinstance(bind, ast.Constant) and bind.value == "query-params"):
+            continue
+        if isinstance(key, ast.Constant):
+            name = key.value
+        elif isinstance(key, ast.JoinedStr) and isinstance(key.values[0], ast.Constant):
+            name = key.values[0].value + "0"  # th{i}: the first one
+        else:
+            continue
+        kind = {"slider": "number", "number_input": "number"}.get(node.func.attr, "choice")
+        if node.func.attr in ("slider", "number_input", "select_slider", "selectbox", "segmented_control",
+                              "pills", "radio", "multiselect", "tabs"):
+            found[kind].append(name)
+    return found
+
+
+def test_every_page_has_keys_to_check():
+    """The source scan finds the pages' controls (a scan that found nothing would make the tests below vacuous)."""
+    keys = {page: bound_keys(page) for page in PAGES}
+    assert all(k["number"] for k in keys.values()), keys
+    assert {"mu", "sigma", "seed", "k", "b", "theta", "ls", "z0"} <= {n for k in keys.values() for n in k["number"]}
+    assert {"f", "L", "reps", "axis", "of", "est", "tau", "vest", "view", "section"} <= {n for k in keys.values() for n in k["choice"]}
+
+
+def _notices(at) -> str:
+    return " ".join(w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("value", ["1e12", "-1e12", "nan", "abc"])
+def test_every_number_in_a_link_is_clamped_or_replaced_with_a_notice(page, value):
+    keys = [k for k in bound_keys(page)["number"] if k != "b"]  # b's range follows f: checked below
+    at = open_page(page, **{k: value for k in keys})
+    assert not at.exception, [e.message for e in at.exception]
+    shown = _notices(at)
+    for key in keys:
+        if f"{key}={value}" not in shown.replace("\\", ""):
+            # Keys of sections that are not drawn at first (other tabs) have no widget to correct yet.
+            assert not any(getattr(w, "key", None) == key for w in (*at.slider, *at.number_input)), (key, shown)
+    for widget in (*at.slider, *at.number_input):
+        if widget.key in keys and value in ("1e12", "-1e12"):
+            assert widget.value == (widget.max if value == "1e12" else widget.min), widget.key  # clamped, not reset
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_an_unknown_choice_in_a_link_falls_back_with_a_notice(page):
+    keys = bound_keys(page)["choice"]
+    at = open_page(page, **{k: "nope" for k in keys})
+    assert not at.exception, [e.message for e in at.exception]
+    drawn = {w.key for w in (*at.selectbox, *at.select_slider, *at.radio, *at.multiselect, *at.get("button_group"))}
+    for key in set(keys) & drawn:
+        assert f"{key}=nope" in _notices(at), (key, _notices(at))
+
+
+def test_a_clamped_link_value_is_used_and_named():
+    at = open_page("pages/1_Estimator_Lab.py", mu="50", L="7", f="nope")
+    assert at.slider(key="mu").value == 3.0 and at.select_slider(key="L").value == 5
+    shown = _notices(at).replace("\\", "")
+    assert "mu=50** is outside -3 … 3: using **3**" in shown
+    assert "L=7** is not one of 1, 2, 3, 5" in shown and "using **5**" in shown
+    assert "f=nope" in shown and "cos(kx)" in shown
+
+
+def test_a_switch_with_a_bad_value_falls_back():
+    at = open_page("pages/4_Variance_Landscape.py", cost="maybe")
+    assert not at.exception and "cost=maybe" in _notices(at)
+
+
+def test_baselines_b_kept_from_a_wider_range_moves_inside_the_new_one():
+    """The issue's sequence: b at its lowest for x^3 at μ = −3, then exp(kx), then |x|."""
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x^3", mu="-3", sigma="1.3")
+    b = at.slider(key="b")
+    b.set_value(b.min).run()
+    assert at.slider(key="b").value < -200
+    for preset in ("expk", "abs"):
+        at.selectbox(key="f").set_value(preset).run()
+        assert not at.exception, [e.message for e in at.exception]
+        b = at.slider(key="b")
+        assert b.min <= b.value <= b.max
+
+
+def test_lab_k_kept_from_cos_moves_inside_exp_range():
+    at = open_page("pages/1_Estimator_Lab.py", f="cos(kx)")
+    at.slider(key="k").set_value(10.0).run()
+    at.selectbox(key="f").set_value("x").run()
+    at.selectbox(key="f").set_value("expk").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="k").value == 5.0
