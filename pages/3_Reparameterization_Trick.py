@@ -22,6 +22,7 @@ st.markdown("This is the `Sampling` layer of seed 001's Keras VAE: `z_mean + exp
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def _map_figure(mu: float, sigma: float, n: int, seed: int, presenter: bool) -> dict:
     """The ε → z picture with every frame of both sliders, as a plain dict (building its
     110 frames as Plotly objects took most of this page's rerun)."""

@@ -30,6 +30,7 @@ MC_REPS = 20_000
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def compute(function: str, variable: str, mu: float, sigma: float, k: float, param: int, cost_aware: bool):
     values = SWEEPS[variable]
     sw = sweep(function, variable, values, mu=mu, sigma=sigma, k=k)

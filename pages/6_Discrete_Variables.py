@@ -31,11 +31,13 @@ TAUS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def estimates(text, logits, values, L, reps, seed, tau):
     return estimate_discrete(text, list(logits), list(values), L=L, reps=reps, seed=seed, tau=tau)
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def tau_study(text, logits, values, j, seed):
     K = len(values)
     exact = exact_discrete_gradient(text, list(logits), list(values))
@@ -69,6 +71,7 @@ def tau_study(text, logits, values, j, seed):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+@ui.admitted
 def race(text, logits, values, L, tau, lr, seed):
     names = [n for n in DISCRETE_ESTIMATORS if (n not in ("arm", "disarm") or len(values) == 2)
              and (n != "score_loo" or L >= 2)]

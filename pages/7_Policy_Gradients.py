@@ -25,6 +25,7 @@ BASELINE_COLORS = {"none": COLORS["score"], "ema_after": COLORS["mvd"], "loo": C
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def train(offset, noise, batch, lr, seed):
     return bandit_training(MEANS, noise=noise, steps=300, batch=batch, lr=lr, chains=200, offset=offset, seed=seed)
 

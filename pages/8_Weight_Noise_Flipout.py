@@ -28,11 +28,13 @@ BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def variances(log_sigma: float, seed: int):
     return variance_by_batch(BATCHES, reps=400, seed=seed, log_sigma=log_sigma)
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
 def training(batch: int, seed: int):
     return train_methods(steps=300, batch=batch, lr=0.05, seed=seed)
 
