@@ -18,7 +18,7 @@ import torch
 
 import core
 from core.estimators import grid_settings
-from core.figures import figure_csv
+from core.figures import compact_spec, figure_csv
 from core.scrub import Stage, sweep_csv, sweep_exact, sweep_figure_spec, sweep_readouts
 from core.presets import CUSTOM, PRESETS, formula_for
 
@@ -480,6 +480,80 @@ def _malloc_trim() -> None:
         pass
 
 
+# ---------------------------------------------------------------------------------------
+# Run gate: at most RUNS_AT_ONCE page runs execute at once in the whole server; the others
+# wait (without the GIL) until one finishes. With a class of 60 opening their links at once,
+# 60 script threads fighting for one GIL starved the server's event loop: /_stcore/health took
+# up to 3.3 s and every run was slowed by all the others. Queued runs cost nothing meanwhile,
+# and the last run out returns freed memory to the OS.
+# ---------------------------------------------------------------------------------------
+RUNS_AT_ONCE = 3
+_run_gate = threading.BoundedSemaphore(RUNS_AT_ONCE)
+_runs_inside = [0]
+
+
+RUN_GATE_WAIT_S = 20.0  # past this a run goes ahead anyway: a lost place can slow the server, never stop it
+
+
+def _enter_run_gate() -> None:
+    if getattr(_RUN, "in_gate", False):
+        return
+    if not _run_gate.acquire(timeout=RUN_GATE_WAIT_S):
+        return
+    _RUN.in_gate = True
+    with _heavy_lock:
+        _runs_inside[0] += 1
+
+
+def leave_run_gate() -> None:
+    """Give this run's place to a waiting one: at the end of every run (Streamlit's script
+    runner calls it), or before a long wait (a VAE training queued behind another)."""
+    if not getattr(_RUN, "in_gate", False):
+        return
+    _RUN.in_gate = False
+    with _heavy_lock:
+        _runs_inside[0] -= 1
+        last = _runs_inside[0] == 0
+    _run_gate.release()
+    if last:
+        _malloc_trim()
+
+
+def _install_run_gate() -> None:
+    """Streamlit's script runner runs each rerun (page or fragment) in ``_run_script`` on the
+    session's script thread: the gate is taken before any of it, the runner's own preparation
+    included, and given back when its ``_on_script_finished`` starts (before its full gc) or,
+    whatever happens, when ``_run_script`` returns. AppTest's runner overrides the second."""
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    run_script = ScriptRunner._run_script
+    if not getattr(run_script, "__run_gate__", False):
+        def gated_run_script(self, *args, **kwargs):
+            _enter_run_gate()
+            try:
+                return run_script(self, *args, **kwargs)
+            finally:
+                leave_run_gate()
+
+        gated_run_script.__run_gate__ = True
+        ScriptRunner._run_script = gated_run_script
+
+    for runner in (ScriptRunner, LocalScriptRunner):
+        original = runner.__dict__.get("_on_script_finished")
+        if original is None or getattr(original, "__run_gate__", False):
+            continue
+
+        def on_script_finished(self, *args, _original=original, **kwargs):
+            leave_run_gate()
+            return _original(self, *args, **kwargs)
+
+        on_script_finished.__run_gate__ = True
+        runner._on_script_finished = on_script_finished
+
+
+_install_run_gate()
+
 _heavy_depth = threading.local()
 
 
@@ -564,7 +638,7 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
                         estimators=list(estimators), exact=exact)
         readouts = sweep_readouts(sw, param)  # every frame's summary, for the figure, the CSV and the page
         return {
-            "figure": sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts),
+            "figure": compact_spec(sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts)),
             "estimates": sw.estimates(start),
             "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in readouts.items()},
             "exact": sweep_exact(sw, param),

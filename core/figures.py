@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from .estimators import ESTIMATORS
 from .stats import histogram, nice_range
 
-__all__ = ["COLORS", "EXACT_COLOR", "labelled_histograms", "reparam_map", "variance_vs_L",
+__all__ = ["COLORS", "EXACT_COLOR", "compact_spec", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
            "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
            "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS", "figure_csv"]
@@ -312,20 +312,31 @@ def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]]
     return fig
 
 
+def race_bands(histories: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """What :func:`race_figure` draws of each (steps, runs) history: the 10th and 90th
+    percentiles and the mean at every step (a few kB where the runs take MB)."""
+    out = {}
+    for name, h in histories.items():
+        lo, hi = np.percentile(h, [10, 90], axis=1)
+        out[name] = (lo, hi, h.mean(axis=1))
+    return out
+
+
 def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[str, str],
                 colors: dict[str, str] | None = None, y_title: str = "exact E[f] at the current logits",
                 optimum_label: str = "best possible E[f]") -> go.Figure:
     """Exact objective along training, per estimator: mean over runs with a band from the
-    10th to the 90th percentile; the best achievable value dashed."""
+    10th to the 90th percentile; the best achievable value dashed. ``histories`` holds
+    (steps, runs) arrays, or their :func:`race_bands`."""
     colors = colors or COLORS
     fig = go.Figure()
     for name, h in histories.items():
-        steps = np.arange(h.shape[0])
-        lo, mid, hi = np.percentile(h, [10, 50, 90], axis=1)
+        lo, hi, mean = h if isinstance(h, tuple) else race_bands({name: h})[name]
+        steps = np.arange(mean.shape[0])
         fig.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]), y=np.concatenate([hi, lo[::-1]]),
                                  fill="toself", fillcolor=_band_color(colors[name], 0.15), line=dict(width=0),
                                  hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(x=steps, y=h.mean(axis=1), mode="lines", name=labels[name],
+        fig.add_trace(go.Scatter(x=steps, y=mean, mode="lines", name=labels[name],
                                  line=dict(color=colors[name], width=2.5),
                                  hovertemplate=f"{labels[name]}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
     fig.add_hline(y=optimum, line=dict(color=EXACT_COLOR, dash="dash"),
@@ -475,6 +486,19 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> go.Figure:
     fig.update_yaxes(title_text="z₁", zeroline=False, scaleanchor="x")
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit"))
     return fig
+
+
+def compact_spec(spec):
+    """A figure dict with its float64 arrays stored as float32: half the memory of a cached
+    figure and of the message to the browser. Seven significant digits are beyond what a
+    chart shows (its hover and readout texts are formatted strings, computed in float64)."""
+    if isinstance(spec, dict):
+        return {k: compact_spec(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(compact_spec(v) for v in spec)
+    if isinstance(spec, np.ndarray) and spec.dtype == np.float64:
+        return spec.astype(np.float32)
+    return spec
 
 
 def figure_csv(fig: go.Figure) -> str:

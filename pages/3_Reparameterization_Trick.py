@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.figures import COLORS, labelled_histograms
+from core.figures import COLORS, compact_spec, labelled_histograms
 from core.scrub import Stage, anchored_grid, reparam_scrub_figure
 from core.snippets import elbo_snippet
 from core.reparam import FAMILIES, discrete_rsample_message, elbo_estimates, elbo_exact, eps_to_z, family_checks
@@ -27,8 +27,8 @@ def _map_figure(mu: float, sigma: float, n: int, seed: int, presenter: bool) -> 
     """The ε → z picture with every frame of both sliders, as a plain dict (building its
     110 frames as Plotly objects took most of this page's rerun)."""
     eps, _ = eps_to_z(mu, sigma, n, seed)
-    return reparam_scrub_figure(eps, mu, sigma, anchored_grid(mu, -3.0, 3.0, 0.1), anchored_grid(sigma, 0.1, 2.5, 0.05),
-                                stage=Stage(presenter)).to_dict()
+    return compact_spec(reparam_scrub_figure(eps, mu, sigma, anchored_grid(mu, -3.0, 3.0, 0.1), anchored_grid(sigma, 0.1, 2.5, 0.05),
+                                stage=Stage(presenter)).to_dict())
 
 
 def _map_csv(eps, z) -> str:

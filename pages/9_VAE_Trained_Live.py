@@ -57,6 +57,7 @@ def train_shared(key, estimator: str, wait, **settings):
     slider; a run someone else just trained with the same settings is reused.
     ``wait()`` is called while queued: its Streamlit call lets Stop interrupt the wait."""
     store = run_store()
+    ui.leave_run_gate()  # a long wait or a long training: other students' pages go ahead meanwhile
     while not store["train"].acquire(timeout=0.25):
         wait()
     try:
