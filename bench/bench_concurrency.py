@@ -18,6 +18,11 @@ at peak and some seconds after every client disconnected, and the sessions the s
 still holds then (Streamlit's /_stcore/metrics). Then several classes of 10 come and go
 with new seeds: the RSS after each and the bytes in st.cache_data should level off.
 
+The hostile crowd (``--burst 6 --fill 8 240``): 60 students, 6 on each page with their own
+seeds, open their links at once and then move a slider at the same moment; and one client
+filling the caches with 8 parallel sessions and 240 heavy page loads, each with a new seed.
+Peak RSS, RSS 60 s after, /_stcore/health every 0.5 s, and every session's page.
+
 The stall test: three clients press the VAE's Train (three estimators, 600 steps, the
 same settings) at once while the other clients keep moving sliders; the trainings'
 durations (one run at a time on the server, the later clicks reuse the first result), and
@@ -182,13 +187,20 @@ def server_metrics(server: Server) -> dict[str, float]:
 
     text = urllib.request.urlopen(f"{server.url}/_stcore/metrics?families=active_sessions"
                                   "&families=cache_memory_bytes", timeout=30).read().decode()
-    out = {"active_sessions": 0.0, "cache_bytes": 0.0}
+    out = {"active_sessions": 0.0, "cache_bytes": 0.0, "by_function": {}}
     for line in text.splitlines():
         if line.startswith("active_sessions "):
             out["active_sessions"] = float(line.split()[-1])
         elif line.startswith("cache_memory_bytes{"):
             out["cache_bytes"] += float(line.split()[-1])
+            name = line.split('cache="')[1].split('"')[0] if 'cache="' in line else "?"
+            out["by_function"][name] = out["by_function"].get(name, 0.0) + float(line.split()[-1])
     return out
+
+
+def biggest_caches(metrics: dict, n: int = 4) -> str:
+    top = sorted(metrics["by_function"].items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{name.split('.')[-1]} {size / 2 ** 20:.1f}" for name, size in top)
 
 
 async def crowd(server: Server, n: int, moves: int, first_seed: int = 1000,
@@ -273,12 +285,168 @@ async def plateau(server: Server, rounds: int, n: int, moves: int) -> None:
               f"{res['active_sessions']:14.0f}")
 
 
-async def main(ns: list[int], moves: int, stall_others: int, rounds: int) -> None:
+# Targets of the hostile-crowd issue (Community Cloud gives an app about 690 MB).
+CROWD_PEAK_MB = 650
+CROWD_SETTLE_MB = 50  # RSS 60 s after the crowd left, above its level before it came
+HEALTH_BOUND_S = 1.0
+
+# One slider per page for the burst: (page name, widget key, kind, value after the move).
+BURST_PAGES = [
+    ("", None, None, None),  # Home: its figure's slider is dragged in the browser, the server hears nothing
+    ("Why_Sampling_Blocks_Gradients", "theta", "double_array", 0.9),
+    ("Reparameterization_Trick", "mu", "double_array", 1.3),
+    ("Estimator_Lab", "sigma", "double_array", 0.7),
+    ("Variance_Landscape", "sigma", "double_array", 1.3),
+    ("Baselines_and_Control_Variates", "mu", "double_array", 0.8),
+    ("Discrete_Variables", "th0", "double_array", 0.5),
+    ("Policy_Gradients", "noise", "double_array", 1.5),
+    ("Weight_Noise_Flipout", "ls", "double_array", -0.5),
+    ("VAE_Trained_Live", "seed", "double", 17.0),
+]
+
+
+class Health:
+    """/_stcore/health probed every 0.5 s from a thread: the slowest answer and the misses."""
+
+    def __init__(self, server: Server) -> None:
+        import threading
+        self.url, self.times, self.when, self.failed = f"{server.url}/_stcore/health", [], [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import urllib.request
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                urllib.request.urlopen(self.url, timeout=5).read()
+                self.times.append(time.perf_counter() - t0)
+                self.when.append(t0)
+            except OSError:
+                self.failed += 1
+            self._stop.wait(0.5)
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        slow = sum(t > HEALTH_BOUND_S for t in self.times) + self.failed
+        return (f"/_stcore/health: {len(self.times) + self.failed} probes, slowest {1e3 * max(self.times, default=0):.0f} ms, "
+                f"{slow} over {HEALTH_BOUND_S:g} s or failed")
+
+
+async def settle(server: Server, seconds: float = 60.0) -> float:
+    await asyncio.sleep(seconds)
+    return rss_mb(server.proc.pid, "VmRSS:")
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+async def burst(server: Server, per_page: int) -> None:
+    """A class of len(BURST_PAGES) × per_page students, each page opened by per_page of them
+    with their own seeds; once everyone is in, all move their page's slider at the same moment."""
+    n = per_page * len(BURST_PAGES)
+    before = rss_mb(server.proc.pid, "VmRSS:")
+    health = Health(server)
+    peak = [before]
+
+    async def sample_memory():
+        while True:
+            peak.append(rss_mb(server.proc.pid, "VmRSS:"))
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample_memory())
+    clients = [(Client(server.url, page, f"seed={5000 + i}&sseed={5000 + i}"), key, kind, value)
+               for i in range(per_page) for page, key, kind, value in BURST_PAGES]
+    t0 = time.perf_counter()
+    opened = await asyncio.gather(*(c.connect() for c, *_ in clients))  # everyone opens the link at once
+    t_open = time.perf_counter()
+    moved = await asyncio.gather(*(c.set(key, kind, value) for c, key, kind, value in clients if key))
+    wall = time.perf_counter() - t0
+    sampler.cancel()
+    lost = [c.page or "Home" for c, key, *_ in clients if c.exceptions or "$$ID" in str(key) or
+            (key and key not in c.widgets) or not c.charts and c.page in ("", "Estimator_Lab")]
+    for c, *_ in clients:
+        await c.close()
+    health_line = health.stop()
+    slow = [(round(w - t0, 1), round(d, 2)) for w, d in zip(health.when, health.times) if d > 0.5]
+    print(f"  (slow health probes at s after the start: {slow}; everyone's page was open at {t_open - t0:.1f} s)")
+    after = await settle(server)
+    metrics = server_metrics(server)
+    cache = metrics["cache_bytes"] / 2 ** 20
+    print(f"\nBurst: {n} students ({per_page} per page on {len(BURST_PAGES)} pages, own seeds) open their link at "
+          f"once, then all move a slider at the same moment ({wall:.0f} s in all)")
+    print(f"  page open: p50 {statistics.median(opened):.1f} s, max {max(opened):.1f} s; "
+          f"slider move: p50 {statistics.median(moved):.2f} s, max {max(moved):.2f} s")
+    print(f"  RSS before {before:.0f} MB, peak {max(peak):.0f} MB (target ≤ {CROWD_PEAK_MB}: "
+          f"{verdict(max(peak) <= CROWD_PEAK_MB)}), 60 s after they left {after:.0f} MB "
+          f"(target ≤ before + {CROWD_SETTLE_MB}: {verdict(after <= before + CROWD_SETTLE_MB)}); "
+          f"st.cache_data holds {cache:.0f} MB ({biggest_caches(metrics)} MB)")
+    print(f"  {health_line}; sessions without their page or with an exception: {len(lost)} {lost[:5]}")
+
+
+async def cache_filler(server: Server, parallel: int, loads: int) -> None:
+    """One client filling the caches: ``parallel`` sessions open the heavy pages again and again,
+    each time with a new seed (a new cache entry), ``loads`` page loads in all."""
+    heavy = ["Estimator_Lab", "Discrete_Variables", "Baselines_and_Control_Variates", "Policy_Gradients",
+             "Weight_Noise_Flipout", "Reparameterization_Trick"]
+    before = rss_mb(server.proc.pid, "VmRSS:")
+    health = Health(server)
+    peak = [before]
+    counter = iter(range(loads))
+    failures: list[str] = []
+
+    async def sample_memory():
+        while True:
+            peak.append(rss_mb(server.proc.pid, "VmRSS:"))
+            await asyncio.sleep(0.2)
+
+    async def worker():
+        for i in counter:
+            c = Client(server.url, heavy[i % len(heavy)], f"seed={20_000 + i}&sseed={20_000 + i}")
+            await c.connect()
+            if c.exceptions or not c.widgets:
+                failures.append(c.page)
+            await c.close()
+
+    sampler = asyncio.create_task(sample_memory())
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(parallel)))
+    wall = time.perf_counter() - t0
+    sampler.cancel()
+    health_line = health.stop()
+    after_20 = await settle(server, 20)
+    after_60 = await settle(server, 40)
+    cache = server_metrics(server)["cache_bytes"] / 2 ** 20
+    print(f"\nCache filling: {parallel} parallel sessions, {loads} heavy page loads with new seeds ({wall:.0f} s)")
+    print(f"  RSS before {before:.0f} MB, peak {max(peak):.0f} MB (target ≤ {CROWD_PEAK_MB}: "
+          f"{verdict(max(peak) <= CROWD_PEAK_MB)}), 20 s after {after_20:.0f} MB, 60 s after {after_60:.0f} MB "
+          f"(target ≤ before + {CROWD_SETTLE_MB}: {verdict(after_60 <= before + CROWD_SETTLE_MB)}); "
+          f"st.cache_data holds {cache:.0f} MB")
+    print(f"  {health_line}; loads without their page or with an exception: {len(failures)}")
+
+
+async def main(ns: list[int], moves: int, stall_others: int, rounds: int, burst_per_page: int = 0,
+               fill: tuple[int, int] = (0, 0)) -> None:
     server = Server()
     try:
         server.wait_healthy()
         warm = await open_lab(server, seed=0, mu=0.5)  # imports and the first run, not measured
         await warm.close()
+        if burst_per_page or fill[0]:
+            for page, *_ in BURST_PAGES:  # every page's imports, once, before the crowd comes
+                c = Client(server.url, page, "")
+                await c.connect()
+                await c.close()
+            await settle(server, 5)
+            if burst_per_page:
+                await burst(server, burst_per_page)
+            if fill[0]:
+                await cache_filler(server, *fill)
+            print(f"server peak RSS (VmHWM) over the whole run: {rss_mb(server.proc.pid, 'VmHWM:'):.0f} MB")
+            return
         print(f"Estimator Lab, {moves} changes of σ, L or the seed per student, 5–10 s apart (the in-figure drags "
               "between them reach no server); latency: new value sent → script finished")
         print(f"{'N':>4} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'RSS before':>11} "
@@ -310,5 +478,9 @@ if __name__ == "__main__":
     parser.add_argument("--moves", type=int, default=6, help="slider moves per student")
     parser.add_argument("--stall-others", type=int, default=5, help="students moving sliders during VAE training (0: skip)")
     parser.add_argument("--rounds", type=int, default=6, help="classes of 10 for the memory plateau (0: skip)")
+    parser.add_argument("--burst", type=int, default=0, metavar="PER_PAGE",
+                        help="instead of the above: a burst of PER_PAGE students on each of the 10 pages (6: a class of 60)")
+    parser.add_argument("--fill", type=int, nargs=2, default=(0, 0), metavar=("PARALLEL", "LOADS"),
+                        help="instead of the above: one client filling the caches (8 240)")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.moves, args.stall_others, args.rounds))
+    asyncio.run(main(args.n, args.moves, args.stall_others, args.rounds, args.burst, tuple(args.fill)))
