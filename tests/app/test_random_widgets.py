@@ -144,3 +144,50 @@ def test_home(mu):
     at = AppTest.from_file(ENTRY, default_timeout=60)
     at.query_params["home_mu"] = str(mu)
     check(at.run())
+
+
+# Sequences of widget changes on one session: extreme values, then preset switches (a value
+# kept from one preset may be outside the next one's range), never an exception.
+def _lab_action():
+    return st.one_of(
+        st.tuples(st.just("selectbox"), st.just("f"), st.sampled_from([k for k in PRESETS if k != "custom"])),
+        st.tuples(st.just("slider"), st.sampled_from(["k", "mu", "sigma"]), st.sampled_from(["min", "max", "mid"])),
+        st.tuples(st.just("select_slider"), st.sampled_from(["L", "reps"]), st.sampled_from(["min", "max"])),
+    )
+
+
+def _apply(at, action):
+    kind, key, what = action
+    if kind == "selectbox":
+        return at.selectbox(key=key).set_value(what).run()
+    widgets = getattr(at, kind)
+    matches = [w for w in widgets if w.key == key]
+    if not matches:  # a control this preset does not show (k of x^2)
+        return at
+    w = matches[0]
+    if kind == "slider":
+        value = w.min if what == "min" else w.max if what == "max" else (w.min + w.max) / 2
+        return w.set_value(round(value, 2)).run()
+    options = list(w.options)
+    return w.set_value(type(w.value)(options[0] if what == "min" else options[-1])).run()
+
+
+@settings(SETTINGS, max_examples=12)
+@given(actions=st.lists(_lab_action(), min_size=3, max_size=8))
+def test_estimator_lab_sequences(actions):
+    at = open_page("pages/1_Estimator_Lab.py")
+    for action in actions:
+        at = _apply(at, action)
+        check(at)
+
+
+@settings(SETTINGS, max_examples=12)
+@given(actions=st.lists(st.one_of(
+    st.tuples(st.just("selectbox"), st.just("f"), st.sampled_from(["x", "x2", "x3", "expk", "cos", "abs", "step"])),
+    st.tuples(st.just("slider"), st.sampled_from(["b", "mu", "sigma", "k"]), st.sampled_from(["min", "max", "mid"]))),
+    min_size=3, max_size=8))
+def test_baselines_sequences(actions):
+    at = open_page("pages/5_Baselines_and_Control_Variates.py")
+    for action in actions:
+        at = _apply(at, action)
+        check(at)
