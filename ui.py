@@ -10,18 +10,23 @@ import gc
 import inspect
 import math
 import os
+import sys
 import threading
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 import core
+import core.lectures
 from core.estimators import grid_settings
 from core.figures import compact_spec, figure_csv
 from core.scrub import Stage, sweep_csv, sweep_exact, sweep_figure_spec, sweep_readouts
 from core.presets import CUSTOM, PRESETS, formula_for
 
+ROOT = str(Path(__file__).resolve().parent)
+FAVICON = str(Path(ROOT) / "assets" / "favicon.png")
 L_OPTIONS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
 REPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000]
 # reps × L per rerun. Measured (bench/bench_estimators.py, one torch thread): all 8 Gaussian
@@ -107,8 +112,13 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
     """Wide layout (projectors), the page title, the sidebar's page list, the presenter-mode
     switch and a "copy link" button."""
     present = presenter_mode()
-    st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=icon, layout="wide",
+    # The tab's icon is a file of ours: a ":material/…:" favicon makes the browser fetch an SVG from
+    # fonts.gstatic.com, and the page fetches nothing from outside hosts. (``icon`` is kept for callers.)
+    st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=FAVICON, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
+    # A lecture's scene may live on another page: go there before any control is drawn (a
+    # control bound to the link, such as the presenter switch, cannot be set by the move).
+    scene = _lecture_route(os.path.relpath(sys._getframe(1).f_code.co_filename, ROOT))
     with st.sidebar:
         st.markdown("**Gradients through sampling**")
         for script, label, page_icon in PAGES:
@@ -116,15 +126,175 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
         st.divider()
         st.toggle("Presenter mode", key="present", bind="query-params",
                   help="Larger text and chart labels, sidebar folded away: for a projector.")
-        st.iframe(COPY_LINK_HTML, height=80)  # our own constant HTML, never user input
+        copy_link = COPY_LINK_HTML.replace("this view", "this scene") if scene else COPY_LINK_HTML
+        st.iframe(copy_link, height=80)  # our own constant HTML, never user input
     if present:
         st.html(PRESENTER_CSS)
     _RUN.notices = st.container()  # where a link's refused or clamped values are reported
     _drop_infinite_link_values()
+    if scene:
+        _lecture_bar(*scene)
+
+
+# ---------------------------------------------------------------------------------------
+# Lecture mode: ?lecture=<name>&scene=<k> shows a scene's question above the page, hides the
+# page's answer until "Reveal", and steps through the scenes with buttons or ← and →.
+# ---------------------------------------------------------------------------------------
+
+LECTURE_KEYS_HTML = """
+<script>
+  // ← and → press the lecture's "Previous scene" and "Next scene" buttons, unless the key is
+  // meant for a control that has the focus (a slider, a text box).
+  const parent = window.parent;
+  if (!parent.__lectureKeys) {
+    parent.__lectureKeys = true;
+    parent.document.addEventListener("keydown", (event) => {
+      const label = {ArrowRight: "Next scene", ArrowLeft: "Previous scene"}[event.key];
+      const target = event.target;
+      if (!label || event.altKey || event.ctrlKey || event.metaKey ||
+          (target.closest && target.closest("input, textarea, select, [role=slider], [contenteditable=true]"))) {
+        return;
+      }
+      const button = [...parent.document.querySelectorAll("a, button")].find(
+        (b) => b.innerText.includes(label) && !b.disabled && b.getAttribute("aria-disabled") !== "true");
+      if (button) { event.preventDefault(); button.click(); }
+    });
+  }
+</script>
+"""
+
+
+@functools.lru_cache(maxsize=16)
+def _load_lecture(name: str, folder: str, stamp: float):
+    return core.lectures.load_lecture(name, Path(folder))
+
+
+def _lecture(name: str):
+    path = core.lectures.LECTURE_DIR / f"{name}.toml"
+    try:
+        stamp = path.stat().st_mtime if path.is_file() else 0.0
+    except OSError:
+        stamp = 0.0
+    return _load_lecture(name, str(core.lectures.LECTURE_DIR), stamp)
+
+
+def _scene_query(lecture, index: int) -> dict:
+    query = {**lecture.scenes[index - 1].params, "lecture": lecture.name.removesuffix(".toml"), "scene": str(index)}
+    if presenter_mode():
+        query["present"] = "true"
+    return query
+
+
+def _go_to_scene(lecture, index: int) -> None:
+    """Open scene ``index`` (1-based) on its page with its parameters in the link, before any
+    control of this run is drawn (Streamlit refuses to change the link of a drawn control)."""
+    st.switch_page(lecture.scenes[index - 1].script, query_params=_scene_query(lecture, index))
+
+
+def _applied(lecture, index: int) -> bool:
+    """The link already carries the scene's parameters (it was opened from a scene's link)."""
+    for key, value in lecture.scenes[index - 1].params.items():
+        want = value if isinstance(value, list) else [value]
+        if st.query_params.get_all(key) != want:
+            return False
+    return True
+
+
+def _reveal(key) -> None:
+    st.session_state.setdefault("_revealed", set()).add(key)
+
+
+def _lecture_route(script: str):
+    """In a lecture (``?lecture=``): the lecture, the scene's number and its name, once this is
+    the scene's page with its controls; otherwise None. A broken lecture says what is wrong."""
+    _RUN.scene = None
+    name = st.query_params.get("lecture")
+    if not name:
+        return None
+    try:
+        lecture = _lecture(name)
+    except core.lectures.LectureError as err:
+        st.error(f"**This lecture cannot be shown.** {escape_markdown(str(err))}", icon=":material/school:")
+        return None
+    raw = st.query_params.get("scene", "1")
+    try:
+        index = int(raw)
+    except ValueError:
+        index = 0
+    if not 1 <= index <= len(lecture.scenes):
+        # Said after the move to scene 1's page (a notice written now would go with this run).
+        st.session_state["_scene_notice"] = (raw, len(lecture.scenes))
+        index = 1
+    scene = lecture.scenes[index - 1]
+    arrived = st.session_state.get("_scene_applied") != (name, index)
+    if script != scene.script or (arrived and not _applied(lecture, index)):
+        _go_to_scene(lecture, index)  # the scene's page, with its controls in the link
+    if arrived:
+        # Arrived at this scene (a link, or a step from the scene before): the link's values
+        # set the controls even where they are on the page already with values of their own.
+        st.session_state["_scene_applied"] = (name, index)
+        st.session_state["_link_force"] = set(scene.params)
+    return lecture, index, name
+
+
+def _lecture_bar(lecture, index: int, name: str) -> None:
+    scene = lecture.scenes[index - 1]
+    notice = st.session_state.pop("_scene_notice", None)
+    if notice:
+        _link_notice("scene", notice[0], f"is not a scene of this lecture (1 … {notice[1]})", 1)
+    revealed = (name, index) in st.session_state.get("_revealed", set())
+    _RUN.scene = (scene, revealed)
+    last = len(lecture.scenes)
+    with st.container(border=True, key="lecture_bar"):
+        head, back, reveal, forward = st.columns([5, 1.5, 1.1, 1.5], vertical_alignment="center")
+        head.caption(f"Lecture: {escape_markdown(lecture.title)} · **scene {index} of {last}** · "
+                     f"{escape_markdown(scene.title)}")
+        # Links to the neighbouring scenes (pages with their parameters); ← and → follow them.
+        back.page_link(lecture.scenes[max(index - 2, 0)].script, label="← Previous scene", disabled=index == 1,
+                       query_params=_scene_query(lecture, max(index - 1, 1)), width="stretch")
+        reveal.button("Reveal", disabled=revealed, type="primary", width="stretch", key="_scene_reveal",
+                      on_click=_reveal, args=((name, index),), help="Show the answer: the numbers the question is about.")
+        forward.page_link(lecture.scenes[min(index, last - 1)].script, label="Next scene →",
+                          disabled=index == last, query_params=_scene_query(lecture, min(index + 1, last)),
+                          width="stretch")
+        st.markdown(f"**{escape_markdown(scene.question)}**")
+        if scene.guess and not revealed:
+            g = scene.guess
+            st.slider(f"Your guess: {escape_markdown(g['label'])}", g["min"], g["max"], (g["min"] + g["max"]) / 2,
+                      (g["max"] - g["min"]) / 100, key=f"_guess_{name}_{index}")
+        if revealed:
+            st.success(escape_markdown(scene.caption), icon=":material/lightbulb:")
+            _RUN.truth_slot = st.empty()
+    # The page's own title gives way to the scene's (a projector's 720 rows are precious).
+    st.html("<style>[data-testid=stMainBlockContainer] h1 { display: none !important; }</style>")
+    st.iframe(LECTURE_KEYS_HTML, height=1)
+
+
+def revealed() -> bool:
+    """False while a lecture scene's answer is hidden (before "Reveal"); True everywhere else."""
+    scene = getattr(_RUN, "scene", None)
+    return scene is None or scene[1]
+
+
+def hidden_answer(what: str = "The answer") -> None:
+    """What stands in for an answer that a lecture scene hides until "Reveal"."""
+    st.info(f"{what} is hidden until you press **Reveal** above: make your prediction first.",
+            icon=":material/visibility_off:")
+
+
+def lecture_truth(name: str, value: float) -> None:
+    """A page's value that a scene's guess may be compared with, shown after the reveal."""
+    scene = getattr(_RUN, "scene", None)
+    if not scene or not scene[1] or not scene[0].guess or scene[0].guess["truth"] != name:
+        return
+    guess = st.session_state.get(f"_guess_{st.query_params.get('lecture')}_{st.query_params.get('scene')}")
+    slot = getattr(_RUN, "truth_slot", None)
+    if slot is not None and guess is not None:
+        slot.markdown(f"Your guess: **{guess:.3g}** · what the page computed: **{fmt(value)}**")
 
 
 # Query parameters that hold free text (a formula), never a number to check.
-FREE_TEXT_KEYS = {"expr"}
+FREE_TEXT_KEYS = {"expr", "lecture"}
 
 
 def _drop_infinite_link_values() -> None:
@@ -198,7 +368,7 @@ def _as_number(raw: str):
     return value if math.isfinite(value) else None
 
 
-def _guard_range(key: str, a: dict, from_link: bool) -> None:
+def _guard_range(key: str, a: dict, from_link: bool, force: bool = False) -> None:
     lo, hi, default = a.get("min_value"), a.get("max_value"), a.get("value")
     if default is None or default == "min":  # the value is held in session state, or is the minimum
         default = st.session_state.get(key, lo)
@@ -215,6 +385,8 @@ def _guard_range(key: str, a: dict, from_link: bool) -> None:
         elif number < lo or number > hi:
             used, why = min(max(number, lo), hi), f"is outside {_shown(lo)} … {_shown(hi)}"
         else:
+            if force:  # a lecture's scene sets a control that is on the page already
+                st.session_state[key] = int(number) if integer else float(number)
             return
         used = int(used) if integer else float(used)
         st.session_state[key] = used
@@ -224,9 +396,12 @@ def _guard_range(key: str, a: dict, from_link: bool) -> None:
     value = st.session_state.get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not lo <= value <= hi:
         st.session_state[key] = min(max(value, lo), hi)
+        st.toast(f"{_shown(a.get('label', key))}: {_shown(value)} is outside this setting's range "
+                 f"{_shown(lo)} … {_shown(hi)}, so it moved to {_shown(st.session_state[key])}.",
+                 icon=":material/straighten:")
 
 
-def _guard_choice(name: str, key: str, a: dict, from_link: bool) -> None:
+def _guard_choice(name: str, key: str, a: dict, from_link: bool, force: bool = False) -> None:
     options = list(a.get("options") or a.get("tabs") or [])
     if not options:
         return
@@ -249,8 +424,9 @@ def _guard_choice(name: str, key: str, a: dict, from_link: bool) -> None:
         return
     raw_values = st.query_params.get_all(key)
     if multi:
-        raw_values = [v for raw in raw_values for v in raw.split(",")] if len(raw_values) == 1 else raw_values
         bad = [v for v in raw_values if v not in labels]
+        if force and not bad:
+            st.session_state[key] = [options[labels.index(v)] for v in raw_values]
         if bad:
             kept = [options[labels.index(v)] for v in raw_values if v in labels]
             used = kept or (default or [])
@@ -260,6 +436,8 @@ def _guard_choice(name: str, key: str, a: dict, from_link: bool) -> None:
         return
     raw = raw_values[-1] if raw_values else ""
     if raw in labels:
+        if force:
+            st.session_state[key] = options[labels.index(raw)]
         return
     used = default
     if name == "select_slider":
@@ -272,9 +450,11 @@ def _guard_choice(name: str, key: str, a: dict, from_link: bool) -> None:
     _link_notice(key, raw, f"is not one of {allowed}", labels[options.index(used)] if used in options else "none")
 
 
-def _guard_switch(key: str, a: dict) -> None:
+def _guard_switch(key: str, a: dict, force: bool = False) -> None:
     raw = st.query_params.get(key)
     if str(raw).lower() in ("true", "false"):
+        if force:
+            st.session_state[key] = str(raw).lower() == "true"
         return
     default = bool(a.get("value", False))
     st.session_state[key] = default
@@ -294,15 +474,18 @@ def _guarded(name: str, original):
         if a.get("bind") == "query-params" and isinstance(key, str):
             # The link decides a widget's value when the widget first appears: check it once.
             checked = st.session_state.setdefault("_link_checked", set())
-            from_link = key not in checked and key in st.query_params
+            forced = st.session_state.get("_link_force", set())
+            force = key in forced and key in st.query_params
+            from_link = (key not in checked or force) and key in st.query_params
             checked.add(key)
+            forced.discard(key)
             if from_link or key in st.session_state:
                 if name in _RANGE_WIDGETS:
-                    _guard_range(key, a, from_link)
+                    _guard_range(key, a, from_link, force)
                 elif name in _CHOICE_WIDGETS:
-                    _guard_choice(name, key, a, from_link)
+                    _guard_choice(name, key, a, from_link, force)
                 elif name in _SWITCH_WIDGETS and from_link:
-                    _guard_switch(key, a)
+                    _guard_switch(key, a, force)
         return original(*args, **kwargs)
 
     widget.__link_guard__ = True

@@ -40,6 +40,10 @@ def decomposition_section() -> None:
     st.latex(DECOMPOSITIONS[name][0] + r",\qquad z\sim\mathcal N(\theta, 1)")
     d = decomposition(name, float(theta))
     naive_mc, reparam_mc = naive_and_reparam_mc(name, float(theta), int(n), seed=0)
+    if not ui.revealed():  # a lecture scene asks first
+        ui.hidden_answer("The decomposition")
+        return
+    ui.lecture_truth("naive_share", d.naive / d.true if d.true else float("nan"))
     c1, c2, c3 = st.columns(3)
     c1.metric("true gradient ∇θ E[f]", ui.fixed(d.true))
     wrong = abs(d.naive - d.true) > 1e-9

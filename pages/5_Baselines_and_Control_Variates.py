@@ -109,6 +109,9 @@ def page() -> None:
     col_L2, col_beta = st.columns(2)
     L2 = col_L2.select_slider("L (samples per minibatch)", [2, 3, 5, 10, 20], value=3, key="L2", bind="query-params")
     beta = col_beta.slider("moving-average decay β", 0.0, 0.99, 0.8, 0.01, key="beta", bind="query-params")
+    if not ui.revealed():  # a lecture scene asks first
+        ui.hidden_answer("The table and the histograms")
+        return
     results = {k: v.astype(np.float64) for k, v in streams(objective.text, mu, sigma, int(L2), float(beta),
                                                            int(seed)).items()}
     labels = dict({k: v[0] for k, v in SEQUENTIAL.items()}, delta="delta-method control variate (optimal c)")

@@ -166,6 +166,11 @@ def page() -> None:
     if not all(np.isfinite(a).all() for a in res.values()):
         st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
 
+    st_mean, _ = straight_through_moments(text, list(logits), list(values))
+    ui.lecture_truth("st_mean", float(st_mean[j]))
+    if not ui.revealed():  # a lecture scene asks first
+        ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
+        return
     st.subheader("1 · Estimates against the exact gradient")
     series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
     ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
@@ -178,7 +183,6 @@ def page() -> None:
                      "bias / SE": ui.fmt(s.z, 3), "variance": ui.fmt(s.variance), "SNR": ui.fmt(s.snr, 3)})
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
-    st_mean, _ = straight_through_moments(text, list(logits), list(values))
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
         st.code(discrete_snippet(text, logits, values, seed=seed)
                 + f"# exact gradient: {np.round(exact, 6).tolist()}; straight-through's expectation: "

@@ -122,6 +122,8 @@ if not usable:
     st.info("Pick at least one estimator.")
 elif missing:
     st.info("Press **Train** to run the comparison.")
+elif not ui.revealed():  # a lecture scene asks first
+    ui.hidden_answer("The training curves")
 else:
     results = {e: cached(k) for e, k in keys.items()}
     st.subheader("1 · Does the estimator matter? Training curves")
