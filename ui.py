@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -694,12 +695,39 @@ def leave_run_gate() -> None:
     if not getattr(_RUN, "in_gate", False):
         return
     _RUN.in_gate = False
+    _ran_since_trim.set()
     with _heavy_lock:
         _runs_inside[0] -= 1
         last = _runs_inside[0] == 0
     _run_gate.release()
     if last:
         _malloc_trim()
+
+
+_ran_since_trim = threading.Event()
+
+
+def _idle_trimmer(period: float = 15.0) -> None:
+    """Every ``period`` seconds, if pages ran since the last time and none is running now:
+    collect garbage and give freed heap pages back to the OS. When a class leaves, their
+    sessions are freed after their last run, so the trims at the end of runs cannot return
+    that memory; this does, within a period."""
+    while True:
+        time.sleep(period)
+        if not _ran_since_trim.is_set():
+            continue
+        with _heavy_lock:
+            busy = _runs_inside[0] or _heavy_count[0]
+        if busy:
+            continue
+        _ran_since_trim.clear()
+        gc.collect()
+        _malloc_trim()
+
+
+@functools.lru_cache(maxsize=1)
+def _start_idle_trimmer() -> None:
+    threading.Thread(target=_idle_trimmer, name="idle-trim", daemon=True).start()
 
 
 def _install_run_gate() -> None:
@@ -736,6 +764,7 @@ def _install_run_gate() -> None:
 
 
 _install_run_gate()
+_start_idle_trimmer()
 
 _heavy_depth = threading.local()
 
