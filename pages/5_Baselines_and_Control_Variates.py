@@ -2,13 +2,14 @@
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 import core
 import ui
 from core.baselines import (BIAS_FACTOR, SEQUENTIAL, baseline_moments, constant_baseline, delta_method_cv,
                             sequential_baselines)
-from core.figures import COLORS, baseline_parabola, labelled_histograms
+from core.figures import COLORS, baseline_parabola, compact_spec, labelled_histograms
 from core.snippets import baseline_snippet
 from core.stats import summarize, variance_and_se
 
@@ -39,16 +40,27 @@ def at_baseline(text: str, mu: float, sigma: float, b: float, L: int, seed: int)
     return constant_baseline(text, mu, sigma, b, L=L, reps=REPS, seed=seed)
 
 
+STREAM_LABELS = dict({k: v[0] for k, v in SEQUENTIAL.items()}, delta="delta-method control variate (optimal c)")
+STREAM_UNBIASED = dict({k: v[1] for k, v in SEQUENTIAL.items()}, delta=True)
+STREAM_COLORS = dict(none=COLORS["score"], batch_mean=COLORS["score_batchmean"], ema_before="#882255",
+                     ema_after=COLORS["mvd"], loo=COLORS["score_loo"], delta=COLORS["score_optimal"])
+
+
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
 @ui.admitted
-def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int):
-    # The page shows the μ-gradients only: the σ ones are not kept, and the rest is kept in
-    # float32 (a quarter of the cache entry; the summaries are taken in float64).
-    out = {name: d_mu.astype(np.float32) for name, (d_mu, _) in
+def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int) -> dict:
+    """What section 2 shows of each baseline's μ-gradient estimates: their summary against the
+    exact gradient and their histograms (a few kB, where the 50,000 estimates per baseline
+    took over 2 MB a cache entry)."""
+    exact = float(moments(text, mu, sigma).g[0])
+    raw = {name: d_mu for name, (d_mu, _) in
            sequential_baselines(text, mu, sigma, L=L, steps=250, chains=200, beta=beta, seed=seed).items()}
     if core.parse_objective(text).smooth:
-        out["delta"] = delta_method_cv(text, mu, sigma, L=L, reps=40_000, seed=seed)[0].astype(np.float32)
-    return out
+        raw["delta"] = delta_method_cv(text, mu, sigma, L=L, reps=40_000, seed=seed)[0]
+    figure = labelled_histograms([(STREAM_LABELS[n], STREAM_COLORS[n], raw[n]) for n in raw], exact,
+                                 f"estimates of ∂/∂μ (dashed: exact = {exact:.4g})")
+    return {"summaries": {n: summarize(a, exact) for n, a in raw.items()},
+            "none_var": float(np.var(raw["none"])), "figure": compact_spec(figure.to_dict())}
 
 
 @st.fragment
@@ -112,31 +124,22 @@ def page() -> None:
     if not ui.revealed():  # a lecture scene asks first
         ui.hidden_answer("The table and the histograms")
         return
-    results = {k: v.astype(np.float64) for k, v in streams(objective.text, mu, sigma, int(L2), float(beta),
-                                                           int(seed)).items()}
-    labels = dict({k: v[0] for k, v in SEQUENTIAL.items()}, delta="delta-method control variate (optimal c)")
-    unbiased = dict({k: v[1] for k, v in SEQUENTIAL.items()}, delta=True)
-    colors = dict(none=COLORS["score"], batch_mean=COLORS["score_batchmean"], ema_before="#882255",
-                  ema_after=COLORS["mvd"], loo=COLORS["score_loo"], delta=COLORS["score_optimal"])
-    none_var = float(np.var(results["none"]))
+    results = streams(objective.text, mu, sigma, int(L2), float(beta), int(seed))
+    none_var = results["none_var"]
     rows = []
-    for name, a in results.items():
-        s = summarize(a, m.g[0])
+    for name, s in results["summaries"].items():
         factor = BIAS_FACTOR(name, int(L2), float(beta)) if name in SEQUENTIAL else 1.0
         rows.append({
-            "baseline": labels[name],
-            "unbiased?": "yes" if unbiased[name] else f"no (mean × {factor:.3g})",
+            "baseline": STREAM_LABELS[name],
+            "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
             "mean ∂μ": ui.fmt(s.mean), "exact ∂μ": ui.fmt(m.g[0]), "bias / SE": ui.fmt(s.z, 3),
             "variance": ui.fmt(s.variance), "variance ÷ no baseline": ui.fmt(s.variance / none_var if none_var > 0 else math.nan, 3),
         })
     st.dataframe(rows, hide_index=True, width="stretch")
-    if "delta" not in results:
+    if "delta" not in results["summaries"]:
         st.caption("The delta-method control variate needs a twice-differentiable f; it is left out for this f.")
-    ui.chart(
-        labelled_histograms([(labels[n], colors[n], results[n]) for n in results], m.g[0],
-                            f"estimates of ∂/∂μ (dashed: exact = {m.g[0]:.4g})"),
-        key="baseline_hist", alt="Histograms of the mu-gradient estimates with each baseline",
-    )
+    ui.chart(go.Figure(results["figure"]), key="baseline_hist",
+             alt="Histograms of the mu-gradient estimates with each baseline")
     st.caption(
         "Moving average before use: b_t = β·b_{t−1} + (1−β)·mean(f in batch t), then used on batch t — the batch "
         "leaks into its own baseline, and the mean shrinks by (1 − (1−β)/L). After use: batch t is estimated with "
