@@ -144,23 +144,31 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
 
 LECTURE_KEYS_HTML = """
 <script>
-  // ← and → press the lecture's "Previous scene" and "Next scene" buttons, unless the key is
-  // meant for a control that has the focus (a slider, a text box).
+  // → and ← follow the links to the next and previous scene (found by the scene number in their
+  // address, so a link left over from the page before cannot be taken), unless the key is meant
+  // for a control that has the focus (a slider, a text box).
+  // The listener lives in this frame, which the next page replaces: each frame takes over from the
+  // one before (a listener whose frame is gone is never called).
   const parent = window.parent;
-  if (!parent.__lectureKeys) {
-    parent.__lectureKeys = true;
-    parent.document.addEventListener("keydown", (event) => {
-      const label = {ArrowRight: "Next scene", ArrowLeft: "Previous scene"}[event.key];
+  if (parent.__lectureKeys) parent.document.removeEventListener("keydown", parent.__lectureKeys);
+  parent.__lectureKeys = (event) => {
+      const step = {ArrowRight: 1, ArrowLeft: -1}[event.key];
       const target = event.target;
-      if (!label || event.altKey || event.ctrlKey || event.metaKey ||
+      if (!step || event.altKey || event.ctrlKey || event.metaKey ||
           (target.closest && target.closest("input, textarea, select, [role=slider], [contenteditable=true]"))) {
         return;
       }
-      const button = [...parent.document.querySelectorAll("a, button")].find(
-        (b) => b.innerText.includes(label) && !b.disabled && b.getAttribute("aria-disabled") !== "true");
-      if (button) { event.preventDefault(); button.click(); }
-    });
-  }
+      const here = new URL(parent.location.href).searchParams;
+      if (!here.get("lecture")) return;
+      const want = String(parseInt(here.get("scene") || "1", 10) + step);
+      const link = [...parent.document.querySelectorAll("a[href]")].find((a) => {
+        const there = new URL(a.href, parent.location.href).searchParams;
+        return there.get("scene") === want && there.get("lecture") === here.get("lecture") &&
+               a.getAttribute("aria-disabled") !== "true";
+      });
+      if (link) { event.preventDefault(); link.click(); }
+  };
+  parent.document.addEventListener("keydown", parent.__lectureKeys);
 </script>
 """
 

@@ -21,7 +21,7 @@ def scene_shown(page, index: int, timeout: float = 60_000) -> None:
 
 
 def press(page, key: str) -> None:
-    page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer] p").first.click()  # text, not a control
+    page.locator(".st-key-lecture_bar strong").last.click()  # the question: text, not a link or a control
     page.keyboard.press(key)
 
 
