@@ -167,6 +167,17 @@ class Objective:
         return g.numpy()
 
 
+# CPython 3.11 can raise "SystemError: AST constructor recursion depth mismatch" when threads
+# build ASTs at once (python/cpython#106905; bench/bench_ast_threads.py: 5 of 4,000 parses on
+# 3.11.7, none on 3.12.1). Formulas are parsed one at a time: each takes microseconds.
+_AST_LOCK = threading.Lock()
+
+
+def _ast_parse(source: str) -> ast.Expression:
+    with _AST_LOCK:
+        return ast.parse(source, mode="eval")
+
+
 _WORK = threading.local()
 
 
@@ -256,7 +267,7 @@ def _parse(text) -> Objective:
         shown = " ".join(repr(c) for c in bad[:5])
         raise ValueError(f"Only plain keyboard characters are allowed; found {shown}.")
     try:
-        tree = ast.parse(source, mode="eval")
+        tree = _ast_parse(source)
     except SyntaxError as err:
         where = f" near column {err.offset}" if err.offset else ""
         raise ValueError(f"This is not a valid formula{where}: check brackets and operators.") from None
@@ -612,6 +623,6 @@ def torch_source(objective: str | Objective) -> str:
     """A self-contained Python snippet defining ``f(x)`` for torch tensors, equal to the
     parsed objective (comparisons give 0/1 as float64)."""
     text = parse_objective(objective).text  # validates with the whitelist first
-    tree = _TorchSource().visit(ast.parse(text, mode="eval"))
+    tree = _TorchSource().visit(_ast_parse(text))
     body = ast.unparse(ast.fix_missing_locations(tree))
     return TORCH_PRELUDE + f"f = lambda x: torch.as_tensor({body}, dtype=torch.float64) + 0.0 * x\n"
