@@ -5,7 +5,8 @@ found timed in a fresh process with its peak memory, beside cos(3x) in the same 
 
 For every formula: exact_gradient + exact_variances (the quadrature) at the pages'
 extreme settings, and core.estimate at the largest live sample (L = 250 × 1,000
-replicates, all estimators). The target: every accepted formula ≤ 2 s and ≤ 100 MB.
+replicates, all estimators). The target: every accepted formula ≤ 2 s and ≤ 100 MB. "work ÷ budget" is the counted work of
+the quadrature against the budget tests/core/test_cost_model.py holds every formula to.
 """
 from __future__ import annotations
 
@@ -41,17 +42,20 @@ def status(field):
 
 base = status("VmRSS:")
 open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+from core.objective import work_meter
 t0 = time.perf_counter()
-worst_quad = 0.0
+worst_quad = worst_work = 0.0
 for mu, sigma in EXTREME_SETTINGS:
     t = time.perf_counter()
-    core.exact_gradient(f, mu, sigma); core.exact_variances(f, mu, sigma)
+    with work_meter() as work:
+        core.exact_gradient(f, mu, sigma, with_error=True); core.exact_variances(f, mu, sigma)
     worst_quad = max(worst_quad, time.perf_counter() - t)
+    worst_work = max(worst_work, work[0])
 t = time.perf_counter()
 core.estimate(f, 3.0, 3.0, L=250, reps=1000, seed=1)
 estimate = time.perf_counter() - t
 peak = status("VmHWM:") - base
-print(json.dumps({"quadrature_s": worst_quad, "estimate_s": estimate, "peak_mb": peak}))
+print(json.dumps({"quadrature_s": worst_quad, "estimate_s": estimate, "peak_mb": peak, "work": worst_work}))
 """
 
 
@@ -102,8 +106,12 @@ def main() -> None:
     print(f"searched {args.examples} examples ({len(ranked)} accepted) in {time.perf_counter() - t0:.0f} s")
     candidates = [("reference", "cos(3*x)")] + [("found", t) for _, t in ranked[:args.top]] + \
                  [("issue", t) for t in ISSUE_CASES]
-    print(f"\n{'kind':9} {'quadrature s':>12} {'estimate s':>10} {'peak +MB':>9} {'÷ ref (time)':>12}  formula")
+    from tests.core.test_cost_model import WORK_BUDGET
+
+    print(f"\n{'kind':9} {'quadrature s':>12} {'estimate s':>10} {'peak +MB':>9} {'÷ ref (time)':>12} "
+          f"{'work ÷ budget':>13}  formula")
     ref = None
+    shown_in_full: list[str] = []
     for kind, text in candidates:
         r = measure(text)
         shown = text if len(text) <= 70 else text[:67] + "..."
@@ -116,7 +124,11 @@ def main() -> None:
         total = r["quadrature_s"] + r["estimate_s"]
         ref = ref or total
         print(f"{kind:9} {r['quadrature_s']:12.3f} {r['estimate_s']:10.3f} {r['peak_mb']:9.0f} "
-              f"{total / ref:12.1f}  {shown}")
+              f"{total / ref:12.1f} {r['work'] / WORK_BUDGET:13.3f}  {shown}")
+        shown_in_full.append(text)
+    print("\nThe formulas in full:")
+    for text in shown_in_full:
+        print("  ", text)
 
 
 if __name__ == "__main__":
