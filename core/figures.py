@@ -450,7 +450,7 @@ VAE_COLORS = {"pathwise": COLORS["pathwise"], "score": COLORS["score"], "score_l
 def vae_curves(results: dict, labels: dict[str, str]) -> go.Figure:
     """ELBO against step and against wall-clock time, and the encoder gradient's variance and SNR."""
     fig = make_subplots(rows=2, cols=2, subplot_titles=("ELBO vs step", "ELBO vs wall-clock", "encoder gradient: total variance",
-                                                        "encoder gradient: SNR = ‖mean‖² / variance"),
+                                                        "encoder gradient: SNR = ‖E g‖² / tr Var g"),
                         vertical_spacing=0.16, horizontal_spacing=0.1)
     for name, r in results.items():
         style = dict(color=VAE_COLORS[name], width=2.5)
@@ -459,7 +459,10 @@ def vae_curves(results: dict, labels: dict[str, str]) -> go.Figure:
                       row=1, col=2)
         fig.add_trace(go.Scatter(x=r.grad_steps, y=r.grad_variance, mode="lines+markers", name=labels[name], line=style,
                                  showlegend=False), row=2, col=1)
-        fig.add_trace(go.Scatter(x=r.grad_steps, y=r.grad_snr, mode="lines+markers", name=labels[name], line=style,
+        # An unbiased SNR from 16 draws can be ≤ 0 where the truth is below what they resolve: no point
+        # on the log axis there.
+        snr = np.where(np.asarray(r.grad_snr) > 0, r.grad_snr, np.nan)
+        fig.add_trace(go.Scatter(x=r.grad_steps, y=snr, mode="lines+markers", name=labels[name], line=style,
                                  showlegend=False), row=2, col=2)
     fig.update_xaxes(title_text="step", row=1, col=1)
     fig.update_xaxes(title_text="seconds", row=1, col=2)

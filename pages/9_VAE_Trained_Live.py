@@ -132,10 +132,12 @@ else:
     rows = [{"estimator": VAE_ESTIMATORS[e], "final ELBO (nats/image)": f"{r.elbo[-1]:.2f}",
              "seconds": f"{r.seconds[-1]:.1f}",
              "encoder-gradient variance (last check)": ui.fmt(float(r.grad_variance[-1]), 3),
-             "SNR (last check)": ui.fmt(float(r.grad_snr[-1]), 3)} for e, r in results.items()]
+             "SNR (last check)": ui.fmt(float(r.grad_snr[-1]), 3) if r.grad_snr[-1] > 0
+             else "≈ 0 (below what 16 draws resolve)"} for e, r in results.items()]
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("ELBO on 512 fixed images (4 fixed noise draws). Gradient variance: 16 independent noise draws on "
-               "a fixed batch of 64 images, every 100 steps.")
+    st.caption("ELBO on 512 fixed images (4 fixed noise draws). Gradient variance and SNR: 16 independent noise "
+               "draws on a fixed batch of 64 images, every 100 steps; the SNR's numerator ‖E g‖² is estimated "
+               "without bias as ‖mean‖² − variance/16.")
 
     st.subheader("2 · What the model learned")
     inspect = st.radio("inspect the model trained with", list(results), format_func=VAE_ESTIMATORS.get,
