@@ -79,8 +79,11 @@ def page() -> None:
     st.code(f"f(x) = {objective.text}", language=None)  # the user's text, shown literally (never as markdown)
 
     st.subheader("1 · A constant baseline: the mean stays, the variance traces a parabola")
-    b_star = m.b_star
-    span = max(abs(b_star[0]), abs(b_star[1]), abs(m.f_mean), 1.0) * 2.5
+    # b* is a ratio of two quadratures: where it is 0 by symmetry it comes out as ±1e-17. Values
+    # below 1e-10 of the scale of f are 0 up to rounding, and are shown as 0.
+    scale = max(abs(m.b_star[0]), abs(m.b_star[1]), abs(m.f_mean), 1.0)
+    b_star = tuple(0.0 if abs(v) <= 1e-10 * scale else float(v) for v in m.b_star)
+    span = scale * 2.5
     lo, hi = -span, span
     col_b, col_L, col_seed = st.columns([4, 2, 3], vertical_alignment="bottom")
     with col_b:
@@ -103,7 +106,7 @@ def page() -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("b*_μ (best for ∂μ)", f"{b_star[0]:.4g}")
     c2.metric("b*_σ (best for ∂σ)", f"{b_star[1]:.4g}")
-    c3.metric("E[f]", f"{m.f_mean:.4g}")
+    c3.metric("E[f]", f"{0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean:.4g}")
     c4.metric("variance at b = E[f] vs b = 0 (∂μ)", f"{m.variance(m.f_mean, 0) / max(m.variance(0.0, 0), 1e-300):.3g}×",
               help="Above 1 means the 'obvious' baseline E[f] makes the μ-gradient noisier than no baseline.")
     st.markdown(

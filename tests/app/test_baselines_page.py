@@ -51,3 +51,10 @@ def test_bad_and_overflowing_formulas():
     assert not at.exception and at.error
     at.text_input(key="expr").set_value("exp(x**2)").run()
     assert not at.exception and at.warning
+
+
+def test_a_baseline_that_is_zero_by_symmetry_reads_zero():
+    """For f = x at μ = 0, b* and E[f] are 0; quadrature gives ±1e-17, which the page used to print."""
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x", mu="0")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["b*_μ (best for ∂μ)"] == "0" and shown["b*_σ (best for ∂σ)"] == "0" and shown["E[f]"] == "0"
