@@ -45,3 +45,15 @@ def test_fixed_sliders_to_their_ends():
     for v in (0.1, 10.0):
         at.slider(key="k").set_value(v).run()
         assert not at.exception
+
+
+def test_the_coupling_sentence_follows_the_exact_variances():
+    """The issue's example: for (x − 5)² at μ = 1, σ = 1 coupling hurts ∂μ (17.5 against 10.0) and helps ∂σ
+    (68 against 264); the sentence is computed, and says so."""
+    from tests.app.conftest import open_page
+
+    at = open_page("pages/4_Variance_Landscape.py", f="(x-k)^2", k="5", mu="1", sigma="1")
+    assert not at.exception
+    text = next(c.value for c in at.caption if "coupled against" in c.value)
+    assert "17.49 coupled against 10.02 uncoupled for ∂μ (higher)" in text, text
+    assert "for ∂σ (lower)" in text and "264" in text, text
