@@ -1,4 +1,4 @@
-"""Why sampling blocks gradients: seed 000's decomposition and real torch, run on the page."""
+"""Why sampling blocks gradients: the decomposition, and real torch, run on the page."""
 import streamlit as st
 
 import ui
@@ -13,7 +13,7 @@ st.markdown(
     r"""
 A sample is a number. Autograd records *operations*; drawing $z\sim p_\theta$ is not one it can
 differentiate, so it treats the sample as a constant. When $\theta$ sits in both the density and in $f$,
-the gradient splits in two (seed 000):
+the gradient splits in two (the answer to a classic forum question, “why can't we back-propagate through a random node?”):
 
 $$
 \nabla_\theta\,\mathbb{E}_{p_\theta(z)}[f_\theta(z)]
@@ -124,11 +124,11 @@ torch_section()
 
 @st.fragment
 def network_section() -> None:
-    st.subheader("3 · Seed 002's network: sampling inside a conv net")
+    st.subheader("3 · A forum question's network: sampling inside a conv net")
     st.markdown(
         "Two maps, `x_mean` and `x_var`, are turned into a sampled `z` that feeds a `Conv2d`. "
         "Gradients never go through `randn`, and they do not need to: they reach `x_mean` and `x_var` "
-        "through the add and the multiply. But the seed draws `x_var` from `randn`, so about half of its "
+        "through the add and the multiply. But the question's code draws `x_var` from `randn`, so about half of its "
         "entries are negative, and `x_var.sqrt()` is NaN there."
     )
     seed = st.number_input("seed", 0, 10_000, 0, key="netseed", bind="query-params")
@@ -139,7 +139,7 @@ def network_section() -> None:
     ):
         r = conv_sampling_demo(int(seed), param)
         with column:
-            st.markdown("**The seed's version**" if param == "variance" else "**The fix: log-variance (seed 001's Keras `Sampling` layer)**")
+            st.markdown("**The forum question's version**" if param == "variance" else "**The fix: log-variance (the Keras VAE example's `Sampling` layer)**")
             st.code(code + "\nloss = conv(z).pow(2).mean(); loss.backward()", language="python")
             a, b, c = st.columns(3)
             a.metric("loss", f"{r['loss']:.4g}")  # NaN is shown as NaN here: that is the point

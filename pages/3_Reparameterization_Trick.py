@@ -1,4 +1,4 @@
-"""The reparameterization trick (seed 001): ε → z, other families, and the L-sample ELBO."""
+"""The reparameterization trick (the Keras VAE example's sampling layer): ε → z, other families, and the L-sample ELBO."""
 import numpy as np
 import streamlit as st
 
@@ -18,7 +18,7 @@ st.markdown(
 )
 st.latex(r"\nabla_{\mu,\sigma}\,\mathbb E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]"
          r"=\mathbb E_{\epsilon\sim\mathcal N(0,1)}\big[\nabla_{\mu,\sigma} f(\mu+\sigma\epsilon)\big].")
-st.markdown("This is the `Sampling` layer of seed 001's Keras VAE: `z_mean + exp(0.5 * z_log_var) * epsilon`.")
+st.markdown("This is the `Sampling` layer of the Keras VAE example: `z_mean + exp(0.5 * z_log_var) * epsilon`.")
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
@@ -101,7 +101,7 @@ st.markdown(
 
 @st.fragment
 def elbo_section() -> None:
-    st.subheader("3 · Seed 001's ELBO estimator, with the KL term in closed form")
+    st.subheader("3 · The Keras VAE example's ELBO estimator, with the KL term in closed form")
     st.markdown(
         r"Model: $p(z)=\mathcal N(0,1)$, $p(x\mid z)=\mathcal N(x; z, s^2)$, one observation $x$; "
         r"encoder $q(z)=\mathcal N(\mu,\sigma^2)$. The estimator of Kingma & Welling:"

@@ -1,4 +1,4 @@
-"""Weight noise in a Bayesian layer: one shared sample, local reparameterization, Flipout (seed 001)."""
+"""Weight noise in a Bayesian layer: one shared sample, local reparameterization, Flipout."""
 import streamlit as st
 
 import ui
@@ -12,7 +12,7 @@ st.title("Weight noise: local reparameterization and Flipout")
 st.markdown(
     r"In a Bayesian layer the *weights* are random, $W=\mu+\sigma\circ\epsilon$. Drawing one $W$ per minibatch is "
     r"cheap, but then every example in the batch sees the same noise: averaging over more examples does not "
-    "average it away. Seed 001 names Flipout as a fix. Here a Bayesian linear regression (8 inputs, 512 examples "
+    "average it away. Flipout (Wen et al., 2018) is one fix. Here a Bayesian linear regression (8 inputs, 512 examples "
     r"made on the spot) with $q(w)=\mathcal N(\mu,\mathrm{diag}\,\sigma^2)$, and four pathwise estimators of the "
     "minibatch gradient — all unbiased, as the tests check against the closed form."
 )

@@ -1,4 +1,4 @@
-"""A VAE trained live on the 8×8 digits (seed 001), with the encoder's gradient from different estimators."""
+"""A VAE trained live on the 8×8 digits (the Keras VAE example), with the encoder's gradient from different estimators."""
 import threading
 from collections import OrderedDict
 
@@ -15,10 +15,10 @@ ui.page_setup("VAE, trained live", ":material/neurology:")
 
 st.title("A VAE, trained live")
 st.markdown(
-    "Seed 001's question — how does backprop get through the sampling layer? — answered by training. The encoder "
-    "outputs μ and log σ²; the sampling layer is the seed's Keras `Sampling` layer in PyTorch, "
+    "A common question — how does backprop get through a VAE's sampling layer? — answered by training. The encoder "
+    "outputs μ and log σ²; the sampling layer is the Keras VAE example's `Sampling` layer in PyTorch, "
     "`z = z_mean + exp(0.5 * z_log_var) * eps`; the decoder gives Bernoulli probabilities for the 64 pixels of the "
-    "8×8 handwritten digits (1,797 images shipped with the app; UCI, via scikit-learn). The loss is seed 001's "
+    "8×8 handwritten digits (1,797 images shipped with the app; UCI, via scikit-learn). The loss is the Keras example's "
     "L-sample ELBO with the KL term in closed form. Only the encoder's gradient estimator changes between runs: "
     "same data, same seed, same decoder updates."
 )

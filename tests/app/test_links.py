@@ -2,7 +2,9 @@
 traceback, and user text is never rendered as markdown."""
 import pytest
 
-from tests.app.conftest import open_page
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import ENTRY, open_page
 
 NUMBER_INPUTS = [("pages/1_Estimator_Lab.py", "seed"), ("pages/2_Why_Sampling_Blocks_Gradients.py", "seed"),
                  ("pages/2_Why_Sampling_Blocks_Gradients.py", "netseed"), ("pages/3_Reparameterization_Trick.py", "seed"),
@@ -57,6 +59,7 @@ def test_no_page_renders_a_formula_as_markup(page, query, payload):
 # Every value a link can carry, on every page: clamped or replaced, and always said.
 # ---------------------------------------------------------------------------------------------
 import ast  # noqa: E402
+import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 PAGES = sorted(str(p.relative_to(Path(__file__).resolve().parents[2]))
@@ -171,3 +174,13 @@ def test_lab_k_kept_from_cos_moves_inside_exp_range():
     at.selectbox(key="f").set_value("expk").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.slider(key="k").value == 5.0
+
+
+@pytest.mark.parametrize("page", ["app.py", *PAGES])
+def test_no_page_names_the_internal_source_documents(page):
+    """The documents the app was written from are internal: a page names them as a reader would
+    ("a forum question", "the Keras VAE example"), never "seed 001" or "the seed's version"."""
+    at = open_page(page) if page != "app.py" else AppTest.from_file(ENTRY, default_timeout=90).run()
+    text = " ".join(el.value for el in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success,
+                                         *at.subheader, *at.title))
+    assert not re.search(r"seed 00\d|seed's|the seed\b", text, re.I), re.findall(r".{40}seed.{40}", text, re.I)

@@ -19,7 +19,7 @@ def test_page_renders_graphs_and_metrics():
     d = decomposition("(z − θ)² + z", 0.7)
     values = [m.value for m in at.metric]
     assert values[0] == f"{d.true:.4f}" and values[1] == "0.0000" and values[2] == f"{d.missing:.4f}"
-    assert any("NaN" in e.value for e in at.error)  # seed 002's sqrt of a negative variance
+    assert any("NaN" in e.value for e in at.error)  # the forum question's sqrt of a negative variance
     assert any("finite" in s.value for s in at.success)
 
 
