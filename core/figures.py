@@ -495,15 +495,18 @@ def compact_spec(spec):
     """A figure dict with its float64 arrays (and long lists of floats) stored as float32: a
     half to an eighth of the memory of a cached
     figure and of the message to the browser. Seven significant digits are beyond what a
-    chart shows (its hover and readout texts are formatted strings, computed in float64)."""
+    chart shows (its hover and readout texts are formatted strings, computed in float64). Arrays
+    with values beyond float32's range stay float64."""
     if isinstance(spec, dict):
         return {k: compact_spec(v) for k, v in spec.items()}
     if isinstance(spec, list) and len(spec) >= 16 and all(type(v) is float for v in spec):
-        return np.asarray(spec, dtype=np.float32)  # a list of Python floats takes 32 bytes a number
-    if isinstance(spec, (list, tuple)):
+        spec = np.asarray(spec)  # a list of Python floats takes 32 bytes a number
+    elif isinstance(spec, (list, tuple)):
         return type(spec)(compact_spec(v) for v in spec)
     if isinstance(spec, np.ndarray) and spec.dtype == np.float64:
-        return spec.astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            fits = not np.any(np.abs(spec[np.isfinite(spec)]) > 1e37)
+        return spec.astype(np.float32) if fits else spec  # float32 ends near 3.4e38
     return spec
 
 

@@ -90,3 +90,15 @@ def test_fast_figures_are_valid_plotly_and_draw_the_same_as_validated_ones(index
 def test_validation_would_catch_a_typo():
     with pytest.raises(ValueError):
         go.Figure({"data": [{"type": "bar", "x": [1], "y": [1], "colour": "red"}], "layout": {}})
+
+
+def test_compact_spec_halves_arrays_and_keeps_huge_values():
+    import numpy as np
+
+    from core.figures import compact_spec
+    spec = {"data": [{"x": np.linspace(0, 1, 20), "y": [float(v) for v in range(20)], "text": ["a"] * 20},
+                     {"x": np.array([-1e300, 0.0, 1e300])}]}
+    out = compact_spec(spec)
+    assert out["data"][0]["x"].dtype == np.float32 and out["data"][0]["y"].dtype == np.float32
+    assert out["data"][0]["text"] == ["a"] * 20
+    assert out["data"][1]["x"].dtype == np.float64 and np.isfinite(out["data"][1]["x"]).all()
