@@ -79,6 +79,26 @@ def race(text, logits, values, L, tau, lr, seed):
                         estimators=names)
 
 
+def _tau_sentence(grid, exact_curves: dict, mc: dict) -> str:
+    """What the τ chart shows for Gumbel-softmax, from its own numbers: exact curves for K = 2,
+    Monte Carlo with standard errors otherwise."""
+    if "gumbel_softmax" in exact_curves:
+        taus, (bias, var), se = np.asarray(grid), exact_curves["gumbel_softmax"], None
+    else:
+        taus, bias, var = (np.asarray(a) for a in mc["gumbel_softmax"])
+        se = np.sqrt(var / 4000)
+    lo, hi = int(np.argmin(taus)), int(np.argmax(taus))
+    pm = (lambda i: f" ± {se[i]:.2g}") if se is not None else (lambda i: "")
+    text = (f"Gumbel-softmax here: variance {var[lo]:.3g} at τ = {taus[lo]:g} against {var[hi]:.3g} at "
+            f"τ = {taus[hi]:g}; |bias| {bias[lo]:.3g}{pm(lo)} against {bias[hi]:.3g}{pm(hi)}.")
+    if se is None:
+        order = np.argsort(taus)
+        steady = bool(np.all(np.diff(bias[order]) >= 0))
+        text += (" Its bias shrinks steadily as τ falls" if steady else " Its bias does not shrink steadily as τ falls")
+        text += (", while its variance grows." if var[lo] > var[hi] else ".")
+    return text
+
+
 def _hold(key: str, default) -> None:
     """Keep a widget whose value lives in session state (no ``value=``) in step with the
     browser: write its value back on every run, so it is sent with the widget each time.
@@ -210,8 +230,8 @@ def page() -> None:
             st.caption(
                 ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
                 + "Circles: Monte Carlo (4,000 one-draw estimates; a Monte Carlo |bias| smaller than its standard error is "
-                "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). Lowering τ shrinks the "
-                "Gumbel-softmax bias but inflates its variance: no temperature is free."
+                "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). "
+                + _tau_sentence(grid, exact_curves, mc)
             )
 
     if tab_race.open:

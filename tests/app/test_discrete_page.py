@@ -78,3 +78,20 @@ def test_samples_are_capped_with_a_message():
     assert not at.exception
     assert any("capped at 100,000" in i.value and "2,000 replicates" in i.value for i in at.info)
     assert "2,000 replicates of L = 50" in " ".join(c.value for c in at.caption)
+
+
+def test_the_temperature_sentence_is_computed_from_the_chart():
+    """"Lowering τ shrinks the Gumbel-softmax bias" is false for the 3-category setting; the sentence
+    now reads the chart's own numbers: exact for two categories, Monte Carlo with ± SE for three."""
+    from core.discrete import DISCRETE_PRESETS
+    from tests.app.conftest import open_page
+
+    texts = {}
+    for preset in list(DISCRETE_PRESETS)[:3]:
+        at = open_page("pages/6_Discrete_Variables.py", preset=preset, section="3 · The temperature trade-off")
+        assert not at.exception
+        texts[preset] = next(c.value for c in at.caption if "Gumbel-softmax here" in c.value)
+    assert all("shrinks the Gumbel-softmax bias" not in t for t in texts.values())
+    three = texts[list(DISCRETE_PRESETS)[2]]
+    assert "±" in three and "steadily" not in three
+    assert "does not shrink steadily" in texts[list(DISCRETE_PRESETS)[0]]
