@@ -1,4 +1,5 @@
 """Weight noise in a Bayesian layer: one shared sample, local reparameterization, Flipout."""
+import numpy as np
 import streamlit as st
 
 import ui
@@ -53,8 +54,8 @@ def page() -> None:
         "400 independent minibatches per batch size, μ = 0. Total variance summed over the 8 coordinates. With one "
         "shared sample the μ-gradient stops improving: its weight noise is common to the whole batch. Local "
         "reparameterization and independent weights fall like 1/B for both parameters. Flipout's μ-gradient falls "
-        "like 1/B too; its log σ-gradient keeps a smaller floor, from terms quadratic in the shared perturbation "
-        "(Δ_j², which random signs cannot flip)."
+        "like 1/B too; its log σ-gradient keeps a floor, from terms quadratic in the shared perturbation (Δ_j², "
+        "which random signs cannot flip). " + _floor_sentence(v)
     )
     i128 = BATCHES.index(128)
     rows = []
@@ -73,6 +74,17 @@ def page() -> None:
                     key="train", alt="ELBO during training with each weight-noise estimator")
     st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Final ELBO: "
                + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items()) + ".")
+
+
+def _floor_sentence(v: dict) -> str:
+    """Where Flipout's log σ-gradient ends up against one shared sample, from the table's own numbers."""
+    i = BATCHES.index(max(BATCHES))
+    flip, shared = float(v["flipout"]["log_sigma"][i]), float(v["shared"]["log_sigma"][i])
+    if not (np.isfinite(flip) and np.isfinite(shared)) or shared <= 0:
+        return ""
+    ratio = flip / shared
+    return (f"At B = {max(BATCHES)} it is {ui.fmt(flip, 3)} against {ui.fmt(shared, 3)} with one shared sample "
+            f"({ratio:.2g}× that; each from 400 minibatches, so about ±{100 * (2 / 399) ** 0.5:.0f}% apiece).")
 
 
 page()

@@ -14,3 +14,14 @@ def test_page_and_controls():
     at.select_slider(key="batch").set_value(64).run()
     at.number_input(key="seed").set_value(2).run()
     assert not at.exception
+
+
+def test_the_flipout_floor_sentence_reads_the_table():
+    """The caption used to promise Flipout a "smaller floor" at every setting; it now states the two
+    variances it compares, from the same numbers as the chart."""
+    from tests.app.conftest import open_page
+
+    at = open_page("pages/8_Weight_Noise_Flipout.py", ls="0")
+    assert not at.exception
+    text = next(c.value for c in at.caption if "with one shared sample (" in c.value)
+    assert "smaller floor" not in text and "× that" in text
