@@ -277,33 +277,48 @@ def _band_color(hex_color: str, alpha: float) -> str:
 
 def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]],
                mc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], flat: dict[str, tuple[float, float]],
-               labels: dict[str, str]) -> go.Figure:
+               labels: dict[str, str], mc_reps: int | None = None) -> go.Figure:
     """|bias| and variance of relaxed estimators against the temperature τ (log–log).
 
     ``exact``: name → (|bias| curve, variance curve) on ``taus`` (lines); ``mc``: name →
-    (τ values, |bias|, variance) Monte Carlo dots; ``flat``: name → (|bias|, variance) of
-    estimators that do not depend on τ (dotted horizontal lines)."""
+    (τ values, |bias|, variance) Monte Carlo dots, with ±1 standard-error bars when
+    ``mc_reps`` (the estimates behind each dot) is given: √(variance/n) for the bias,
+    variance·√(2/(n−1)) for the variance; ``flat``: name → (|bias|, variance) of
+    estimators that do not depend on τ (dotted horizontal lines). Every name has one
+    legend entry, from whichever panel draws it first."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("|bias|", "variance of one-draw estimate"),
                         horizontal_spacing=0.1)
+    in_legend: set[str] = set()
+
+    def first(entry: str) -> bool:
+        new = entry not in in_legend
+        in_legend.add(entry)
+        return new
+
     for col in (1, 2):
         for name, (b, v) in exact.items():
             y = b if col == 1 else v
             fig.add_trace(go.Scatter(x=taus, y=np.where(y > 0, y, np.nan), mode="lines", name=labels[name] + " (exact)",
-                                     line=dict(color=COLORS[name], width=2.5), showlegend=col == 1,
+                                     line=dict(color=COLORS[name], width=2.5), showlegend=first(name + " exact"),
                                      hovertemplate=f"{labels[name]}<br>τ = %{{x:.3g}}: %{{y:.3g}}<extra>exact</extra>"),
                           row=1, col=col)
         for name, (t, b, v) in mc.items():
             y = b if col == 1 else v
+            error = None
+            if mc_reps:
+                se = np.sqrt(v / mc_reps) if col == 1 else v * np.sqrt(2.0 / (mc_reps - 1))
+                error = dict(type="data", array=se, color=COLORS[name], thickness=1.5, width=4)
             fig.add_trace(go.Scatter(x=t, y=np.where(y > 0, y, np.nan), mode="markers", name=labels[name] + " (Monte Carlo)",
                                      marker=dict(color=COLORS[name], size=9, symbol="circle-open", line=dict(width=2)),
-                                     showlegend=col == 1,
+                                     error_y=error, showlegend=first(name + " mc"),
                                      hovertemplate=f"{labels[name]}<br>τ = %{{x:.3g}}: %{{y:.3g}}<extra>Monte Carlo</extra>"),
                           row=1, col=col)
         for name, (b, v) in flat.items():
             y = b if col == 1 else v
             if y > 1e-14 and math.isfinite(y):  # a 0 (to rounding) has no place on a log axis
                 fig.add_trace(go.Scatter(x=[taus[0], taus[-1]], y=[y, y], mode="lines", name=labels[name],
-                                         line=dict(color=COLORS[name], dash="dot", width=2), showlegend=col == 1,
+                                         line=dict(color=COLORS[name], dash="dot", width=2),
+                                         showlegend=first(name + " flat"),
                                          hovertemplate=f"{labels[name]}: %{{y:.3g}} (no τ)<extra></extra>"),
                               row=1, col=col)
     fig.update_xaxes(type="log", title_text="temperature τ")

@@ -225,12 +225,12 @@ def page() -> None:
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
-            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS), key="tau_chart",
+            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS, mc_reps=4000), key="tau_chart",
                             alt="Bias and variance of Gumbel-softmax estimators against the temperature")
             st.caption(
                 ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
-                + "Circles: Monte Carlo (4,000 one-draw estimates; a Monte Carlo |bias| smaller than its standard error is "
-                "noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). "
+                + "Circles: Monte Carlo (4,000 one-draw estimates, with ±1 standard-error bars; a Monte Carlo |bias| "
+                "smaller than its standard error is noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). "
                 + _tau_sentence(grid, exact_curves, mc)
             )
 

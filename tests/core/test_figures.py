@@ -102,3 +102,19 @@ def test_compact_spec_halves_arrays_and_keeps_huge_values():
     assert out["data"][0]["x"].dtype == np.float32 and out["data"][0]["y"].dtype == np.float32
     assert out["data"][0]["text"] == ["a"] * 20
     assert out["data"][1]["x"].dtype == np.float64 and np.isfinite(out["data"][1]["x"]).all()
+
+
+def test_tau_curves_give_every_estimator_a_legend_entry_and_error_bars():
+    """Unbiased estimators without τ have no |bias| to draw; their variance line still needs a legend
+    entry. Monte Carlo dots carry ±1 SE bars when the number of estimates is given."""
+    import numpy as np
+
+    from core.figures import tau_curves
+    taus = np.geomspace(0.01, 10, 5)
+    labels = {"gumbel_softmax": "GS", "score": "score function", "disarm": "DisARM"}
+    fig = tau_curves(taus, {}, {"gumbel_softmax": (taus, np.full(5, 0.1), np.full(5, 2.0))},
+                     {"score": (0.0, 3.0), "disarm": (0.0, 1.0)}, labels, mc_reps=4000)
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert "score function" in shown and "DisARM" in shown and shown.count("GS (Monte Carlo)") == 1
+    dots = [t for t in fig.data if t.mode == "markers"]
+    assert np.allclose(dots[0].error_y.array, np.sqrt(2.0 / 4000)) and np.allclose(dots[1].error_y.array, 2.0 * np.sqrt(2 / 3999))
