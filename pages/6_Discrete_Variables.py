@@ -261,15 +261,28 @@ def page() -> None:
                 ui.chart(soft_path_figure([5.0, 1.0, 0.5, 0.1, 0.01], soft, hard), key="soft",
                                 alt="One soft Gumbel-softmax sample at several temperatures approaching a one-hot vertex")
                 st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
-            jac = hard_gumbel_softmax_jacobians(list(logits), tau, seed)
+            # At a low τ the soft sample is one-hot to many digits and both Jacobians are ~0, which shows
+            # nothing: the demonstration then uses τ = 1, where the soft sample is visibly soft.
+            demo_tau = tau
+            jac = hard_gumbel_softmax_jacobians(list(logits), demo_tau, seed)
+            peak = float(jac["forward_soft"].max())
+            if peak > 0.98:
+                demo_tau = 1.0
+                jac = hard_gumbel_softmax_jacobians(list(logits), demo_tau, seed)
+            vector = lambda a: "(" + ", ".join(ui.fixed(float(x), 3) for x in a) + ")"  # noqa: E731
+            gap = float(np.abs(jac["jacobian_hard"] - jac["jacobian_soft"]).max())
             st.markdown(
-                f"**`F.gumbel_softmax(logits, tau={tau:g}, hard=True)`** for one draw: forward value "
-                f"`{np.array2string(jac['forward_hard'], precision=3)}` (one-hot), while the soft sample is "
-                f"`{np.array2string(jac['forward_soft'], precision=3)}`. Its Jacobian ∂y/∂θ equals the soft one "
-                f"(largest difference {np.abs(jac['jacobian_hard'] - jac['jacobian_soft']).max():.1e}): `hard=True` does not "
-                "block gradients, it sends the soft sample's gradient through a hard forward value."
+                f"**`F.gumbel_softmax(logits, tau={demo_tau:g}, hard=True)`** for one draw"
+                + (f" (at τ = 1: at τ = {tau:g} this draw's soft sample is nearly one-hot, its largest entry "
+                   f"{peak:.6g}, and both Jacobians are nearly 0)" if demo_tau != tau else "")
+                + f": forward value {vector(jac['forward_hard'])} (one-hot), while the soft sample is "
+                f"{vector(jac['forward_soft'])}. Its Jacobian ∂y/∂θ is the soft sample's "
+                + ("to the last bit" if gap == 0 else f"(largest difference {gap:.1e})")
+                + ": `hard=True` does not block gradients, it sends the soft sample's gradient through a hard "
+                "forward value."
             )
-            st.dataframe({f"∂y/∂θ{c}": [f"{x:.4f}" for x in jac["jacobian_hard"][:, c]] for c in range(K)}, width="stretch")
+            st.dataframe({f"∂y/∂θ{c}": [ui.fixed(float(x), 4) for x in jac["jacobian_hard"][:, c]] for c in range(K)},
+                         width="stretch")
 
     st.subheader("6 · This is a policy gradient")
     st.markdown(

@@ -95,3 +95,17 @@ def test_the_temperature_sentence_is_computed_from_the_chart():
     three = texts[list(DISCRETE_PRESETS)[2]]
     assert "±" in three and "steadily" not in three
     assert "does not shrink steadily" in texts[list(DISCRETE_PRESETS)[0]]
+
+
+def test_the_hard_gumbel_softmax_demo_shows_a_gradient():
+    """At τ = 0.1 the soft sample is one-hot to many digits and the Jacobians are ~0: the demo used to
+    print a table of "-0.0000" and a raw numpy array. It now falls back to τ = 1 and says so."""
+    from tests.app.conftest import open_page
+
+    at = open_page("pages/6_Discrete_Variables.py", tau="0.1", section="5 · Gumbel-max and Gumbel-softmax, made visible")
+    assert not at.exception
+    text = next(m.value for m in at.markdown if "hard=True" in m.value)
+    assert "tau=1," in text and "nearly one-hot" in text and "[" not in text.split("hard=True")[1]
+    table = at.dataframe[-1].value
+    assert not any(str(v) == "-0.0000" for v in table.to_numpy().ravel())
+    assert any(abs(float(v)) > 0.01 for v in table.to_numpy().ravel())
