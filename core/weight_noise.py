@@ -99,6 +99,27 @@ def _minibatches(x: torch.Tensor, y: torch.Tensor, R: int, B: int, gen: torch.Ge
     return x[idx], y[idx]
 
 
+def time_per_estimate(batch: int, *, repeats: int = 5, reps: int = 100, seed: int = 0, log_sigma: float = -1.0
+                      ) -> dict[str, float]:
+    """Seconds per gradient estimate at this batch size for each method: the median over
+    ``repeats`` timed calls, each batched over ``reps`` minibatches. This machine's speed at
+    this moment: it varies with the machine and its load, so only the ratios say much."""
+    x, y, _ = make_data()
+    D = x.shape[1]
+    mu = torch.zeros(D, dtype=torch.float64)
+    ls = torch.full((D,), float(log_sigma), dtype=torch.float64)
+    xb, yb = _minibatches(x, y, reps, int(batch), seeded_generator(seed, 900))
+    out = {}
+    for j, m in enumerate(WEIGHT_NOISE_METHODS):
+        times = []
+        for _ in range(repeats):  # repeats of one batched call, for a median: not a loop over samples
+            t0 = time.perf_counter()
+            gradient_samples(m, xb, yb, mu, ls, seeded_generator(seed, 910 + j))
+            times.append((time.perf_counter() - t0) / reps)
+        out[m] = float(np.median(times))
+    return out
+
+
 def variance_by_batch(batch_sizes, *, reps: int = 400, seed: int = 0, log_sigma: float = -1.0
                       ) -> dict[str, dict[str, np.ndarray]]:
     """Total variance (summed over the D coordinates) of each method's gradient estimate for

@@ -44,3 +44,10 @@ def test_training_improves_the_elbo_with_every_method():
     assert all(h[-1] > best - 50 for h in out.values())
     mu = torch.linspace(-1, 1, 8, dtype=torch.float64)
     assert elbo_full(x, y, mu, torch.full((8,), -3.0, dtype=torch.float64)) > out["local"][0]
+
+
+def test_time_per_estimate_is_a_median_per_method():
+    from core.weight_noise import WEIGHT_NOISE_METHODS, time_per_estimate
+
+    t = time_per_estimate(16, repeats=3, reps=10)
+    assert set(t) == set(WEIGHT_NOISE_METHODS) and all(v > 0 for v in t.values())
