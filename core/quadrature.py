@@ -24,6 +24,7 @@ only the score form is right.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -201,6 +202,17 @@ TRUST_REL = 1e-6
 MAX_BREAKPOINTS = 20_000
 
 
+@functools.lru_cache(maxsize=64)
+def _breakpoints_twice(objective: Objective, mu: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The breakpoints on a fine and on a coarser grid, found once per (f, μ, σ): the exact
+    gradient and variances integrate a dozen functions of the same f at the same μ and σ.
+    (Objectives compare and hash by their text.) Read-only, as they are shared."""
+    pair = (breakpoints(objective, mu, sigma), breakpoints(objective, mu, sigma, grid=5003))
+    for points in pair:
+        points.flags.writeable = False
+    return pair
+
+
 def checked_expectation(integrand, objective: Objective, mu: float, sigma: float,
                          extra_cuts: Callable[[np.ndarray], np.ndarray] = lambda c: c,
                          rule: Callable = gaussian_expectation) -> tuple[np.ndarray, np.ndarray]:
@@ -210,8 +222,7 @@ def checked_expectation(integrand, objective: Objective, mu: float, sigma: float
 
     Returns (value, error) arrays.
     """
-    fine = breakpoints(objective, mu, sigma)
-    coarse = breakpoints(objective, mu, sigma, grid=5003)
+    fine, coarse = _breakpoints_twice(objective, float(mu), float(sigma))
     if max(fine.size, coarse.size) > MAX_BREAKPOINTS:
         m = np.atleast_2d(integrand(np.zeros(1))).shape[0]
         return np.full(m, np.nan), np.full(m, np.inf)
