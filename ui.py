@@ -253,6 +253,7 @@ def _lecture_bar(lecture, index: int, name: str) -> None:
         _link_notice("scene", notice[0], f"is not a scene of this lecture (1 … {notice[1]})", 1)
     revealed = (name, index) in st.session_state.get("_revealed", set())
     _RUN.scene = (scene, revealed)
+    _RUN.guess_key = f"_guess_{name}_{index}"  # the class's guess, compared in lecture_truth
     last = len(lecture.scenes)
     with st.container(border=True, key="lecture_bar"):
         head, back, reveal, forward = st.columns([5, 1.5, 1.1, 1.5], vertical_alignment="center")
@@ -270,7 +271,7 @@ def _lecture_bar(lecture, index: int, name: str) -> None:
         if scene.guess and not revealed:
             g = scene.guess
             st.slider(f"Your guess: {escape_markdown(g['label'])}", g["min"], g["max"], (g["min"] + g["max"]) / 2,
-                      (g["max"] - g["min"]) / 100, key=f"_guess_{name}_{index}")
+                      (g["max"] - g["min"]) / 100, key=_RUN.guess_key)
         if revealed:
             st.success(escape_markdown(scene.caption), icon=":material/lightbulb:")
             _RUN.truth_slot = st.empty()
@@ -296,7 +297,7 @@ def lecture_truth(name: str, value: float) -> None:
     scene = getattr(_RUN, "scene", None)
     if not scene or not scene[1] or not scene[0].guess or scene[0].guess["truth"] != name:
         return
-    guess = st.session_state.get(f"_guess_{st.query_params.get('lecture')}_{st.query_params.get('scene')}")
+    guess = st.session_state.get(_RUN.guess_key)
     slot = getattr(_RUN, "truth_slot", None)
     if slot is not None and guess is not None:
         slot.markdown(f"Your guess: **{guess:.3g}** · what the page computed: **{fmt(value)}**")
@@ -414,8 +415,8 @@ def _guard_choice(name: str, key: str, a: dict, from_link: bool, force: bool = F
     options = list(a.get("options") or a.get("tabs") or [])
     if not options:
         return
-    fmt = a.get("format_func") or str
-    labels = [str(fmt(o)) for o in options]
+    label_of = a.get("format_func") or str
+    labels = [str(label_of(o)) for o in options]
     multi = a.get("selection_mode") == "multi" or name == "multiselect"
     if name == "tabs":
         default = a.get("default") or options[0]
@@ -838,14 +839,15 @@ class PrebuiltFigure(go.Figure):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+@admitted
 def cached_exact_along(text: str, mus: tuple, sigmas: tuple):
     """Exact gradients along a sweep: they depend on neither the seed nor the sample sizes,
     so changing those reuses them."""
-    with heavy_compute():
-        return core.exact_along(text, mus, sigmas)
+    return core.exact_along(text, mus, sigmas)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@admitted
 def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, start: int, L: int, reps: int,
                  seed: int, estimators: tuple[str, ...], param: str, presenter: bool) -> dict:
     """A scrubbing figure and what a page says beside it: the figure as a plain dict, the
@@ -853,19 +855,18 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
     ``param`` and the CSV of every frame; ``start`` is the frame drawn first. About 0.5 MB, where the sweep itself is ~6 MB."""
     mus, sigmas, _ = grid_settings(axis, grid, mu, sigma, L)
     exact = cached_exact_along(text, tuple(mus.tolist()), tuple(sigmas.tolist()))
-    with heavy_compute():
-        sw = core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
-                        estimators=list(estimators), exact=exact)
-        readouts = sweep_readouts(sw, param)  # every frame's summary, for the figure, the CSV and the page
-        return {
-            "figure": compact_spec(sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts)),
-            "estimates": sw.estimates(start),
-            "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in readouts.items()},
-            "exact": sweep_exact(sw, param),
-            "csv": sweep_csv(sw, param, readouts),
-            "names": sw.names,
-            "start": start,
-        }
+    sw = core.sweep(text, mu, sigma, axis=axis, grid=list(grid), L=L, reps=reps, seed=seed,
+                    estimators=list(estimators), exact=exact)
+    readouts = sweep_readouts(sw, param)  # every frame's summary, for the figure, the CSV and the page
+    return {
+        "figure": compact_spec(sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts)),
+        "estimates": sw.estimates(start),
+        "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in readouts.items()},
+        "exact": sweep_exact(sw, param),
+        "csv": sweep_csv(sw, param, readouts),
+        "names": sw.names,
+        "start": start,
+    }
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
