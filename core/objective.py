@@ -73,7 +73,7 @@ _SMOOTH_FUNCTIONS: dict[str, tuple[int, Callable]] = {
     "sigmoid": (1, torch.sigmoid),
     "softplus": (1, torch.nn.functional.softplus),
 }
-_OSCILLATING = {"sin": 2 * math.pi, "cos": 2 * math.pi, "tan": math.pi}  # name: period
+_OSCILLATING = frozenset({"sin", "cos", "tan"})  # their argument's rate is limited (_probe)
 _KINK_FUNCTIONS = {"abs": 1, "relu": 1, "min": -2, "max": -2}  # -2: two or more
 _JUMP_FUNCTIONS = {"step": 1, "sign": 1, "where": 3}
 
@@ -253,8 +253,6 @@ def _parse_cached(text: str) -> Objective:
 
 def _parse(text) -> Objective:
     """The uncached parse; see :func:`parse_objective`."""
-    if isinstance(text, Objective):
-        return text
     if not isinstance(text, str):
         raise ValueError("The formula must be text, for example  cos(3*x) + x**2.")
     source = _normalise(text)

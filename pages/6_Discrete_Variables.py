@@ -28,6 +28,7 @@ LABELS = {n: lab for n, (lab, _) in DISCRETE_ESTIMATORS.items()}
 MAX_K = 6
 RACE_MAX_L = 10  # 200 steps × 8 estimators: 0.25–0.3 s at L = 10, 0.4–0.6 s at L = 50 (core alone)
 TAUS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
+TAU_MC_REPS = 4000  # one-draw estimates behind each Monte Carlo dot of the τ chart
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
@@ -55,7 +56,7 @@ def tau_study(text, logits, values, j, seed):
     mc_taus = np.array([0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0])
     mc = {n: ([], [], []) for n in relaxed}
     for i, t in enumerate(mc_taus):
-        res = estimate_discrete(text, list(logits), list(values), L=1, reps=4000, seed=seed + i, tau=float(t),
+        res = estimate_discrete(text, list(logits), list(values), L=1, reps=TAU_MC_REPS, seed=seed + i, tau=float(t),
                                 estimators=relaxed)
         for n in relaxed:
             mc[n][0].append(t)
@@ -86,7 +87,7 @@ def _tau_sentence(grid, exact_curves: dict, mc: dict) -> str:
         taus, (bias, var), se = np.asarray(grid), exact_curves["gumbel_softmax"], None
     else:
         taus, bias, var = (np.asarray(a) for a in mc["gumbel_softmax"])
-        se = np.sqrt(var / 4000)
+        se = np.sqrt(var / TAU_MC_REPS)
     lo, hi = int(np.argmin(taus)), int(np.argmax(taus))
     pm = (lambda i: f" ± {se[i]:.2g}") if se is not None else (lambda i: "")
     text = (f"Gumbel-softmax here: variance {var[lo]:.3g} at τ = {taus[lo]:g} against {var[hi]:.3g} at "
@@ -225,11 +226,11 @@ def page() -> None:
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
-            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS, mc_reps=4000), key="tau_chart",
+            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS, mc_reps=TAU_MC_REPS), key="tau_chart",
                             alt="Bias and variance of Gumbel-softmax estimators against the temperature")
             st.caption(
                 ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
-                + "Circles: Monte Carlo (4,000 one-draw estimates, with ±1 standard-error bars; a Monte Carlo |bias| "
+                + f"Circles: Monte Carlo ({TAU_MC_REPS:,} one-draw estimates, with ±1 standard-error bars; a Monte Carlo |bias| "
                 "smaller than its standard error is noise). Dotted: estimators without τ (an unbiased one has no |bias| to draw). "
                 + _tau_sentence(grid, exact_curves, mc)
             )
