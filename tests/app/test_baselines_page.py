@@ -58,3 +58,12 @@ def test_a_baseline_that_is_zero_by_symmetry_reads_zero():
     at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x", mu="0")
     shown = {m.label: m.value for m in at.metric}
     assert shown["b*_μ (best for ∂μ)"] == "0" and shown["b*_σ (best for ∂σ)"] == "0" and shown["E[f]"] == "0"
+
+
+def test_a_variance_that_is_zero_up_to_rounding_reads_zero():
+    """The delta-method control variate is exact for f = x²: its estimates differ in the last bits
+    only, and the table printed 7.4e-32 (and a ratio of 1.2e-32) for a variance of 0."""
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x^2")
+    table = at.dataframe[0].value
+    row = table[table["baseline"].str.startswith("delta-method")].iloc[0]
+    assert row["variance"] == "0" and row["variance ÷ no baseline"] == "0", row.to_dict()
