@@ -10,6 +10,7 @@ import gc
 import inspect
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -460,6 +461,104 @@ def _guard_choice(name: str, key: str, a: dict, from_link: bool, force: bool = F
     _link_notice(key, raw, f"is not one of {allowed}", labels[options.index(used)] if used in options else "none")
 
 
+# A choice bound to the URL is written there as a short stable slug (``?f=cos``, ``?est=pathwise``,
+# ``?view=by_L``), not as the label on screen: Streamlit's own binding writes the label
+# (``?f=cos(kx)``, ``?axis=μ``). Choices whose options are slugs shown through a format_func are
+# bound by the guard itself (``_slug_bound``); tabs through ``tabs`` below. A link that still
+# carries a label is understood (shared links from before keep working).
+SLUG = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def _slug_map(a: dict) -> dict | None:
+    """option → slug for a choice whose options are slugs shown under other labels; None to
+    leave it to Streamlit (numbers, or options that are their own labels)."""
+    options = list(a.get("options") or [])
+    label_of = a.get("format_func")
+    if not options or label_of is None:
+        return None
+    if not all(isinstance(o, str) and SLUG.fullmatch(o) for o in options):
+        return None
+    if all(str(label_of(o)) == o for o in options):
+        return None
+    return {o: o for o in options}
+
+
+def _choice_default(name: str, a: dict, options: list):
+    if name == "tabs":
+        return a.get("default") or options[0]
+    if name in ("selectbox", "radio"):
+        index = a.get("index", 0)
+        return options[index] if isinstance(index, int) and 0 <= index < len(options) else None
+    if name == "select_slider":
+        return a.get("value", options[0])
+    return a.get("default")
+
+
+def _slug_bound(name: str, call, a: dict, key: str, slugs: dict, labels: dict):
+    """Draw a choice with its value in the URL as a slug. ``call(**changes)`` draws the widget
+    (unbound); ``slugs`` maps option → slug and ``labels`` option → the text on screen."""
+    options = list(slugs)
+    multi = a.get("selection_mode") == "multi" or name == "multiselect"
+    default = _choice_default(name, a, options)
+    if multi:
+        default = list(default or [])
+    understood = {**{labels[o]: o for o in options}, **{slugs[o]: o for o in options}}
+    forced = st.session_state.get("_link_force", set())
+    force = key in forced
+    forced.discard(key)
+    st.session_state.setdefault("_link_checked", set()).add(key)
+    if key in st.query_params and (key not in st.session_state or force):
+        # The link decides the value when the control first appears (or a lecture scene sets it).
+        raw = st.query_params.get_all(key)
+        if multi:
+            given = [v for v in raw if v != ""]
+            kept = [understood[v] for v in given if v in understood]
+            bad = [v for v in given if v not in understood]
+            used = kept if not bad else (kept or default)
+            st.session_state[key] = [o for o in options if o in used]
+            if bad:
+                _link_notice(key, ", ".join(bad), "names no choice on this page",
+                             ", ".join(slugs[o] for o in st.session_state[key]) or "none")
+        else:
+            value = raw[-1] if raw else ""
+            if value in understood:
+                st.session_state[key] = understood[value]
+            else:
+                st.session_state[key] = default
+                allowed = ", ".join(slugs[o] for o in options[:12]) + (", …" if len(options) > 12 else "")
+                _link_notice(key, value, f"is not one of {allowed}",
+                             slugs[default] if default in slugs else "none")
+    value = call()
+    # The URL follows the control: its slug, or nothing when it shows its default.
+    if multi:
+        chosen = [o for o in options if o in (value or [])]
+        want = None if chosen == default else [slugs[o] for o in chosen] or [""]
+    else:
+        want = None if value == default or value not in slugs else [slugs[value]]
+    have = st.query_params.get_all(key)
+    if want is None:
+        if have:
+            del st.query_params[key]
+    elif have != want:
+        st.query_params[key] = want if len(want) > 1 else want[0]
+    return value
+
+
+def tabs(labels: dict[str, str], key: str):
+    """Lazy tabs (only the open one's content need be computed: check ``.open``) whose choice is
+    in the URL as a slug. ``labels`` maps slug → the tab's text. Returns the tab containers."""
+    texts = list(labels.values())
+    containers = []
+
+    def draw():
+        containers.extend(st.tabs(texts, key=key, on_change="rerun"))
+        return st.session_state.get(key, texts[0])
+
+    _slug_bound("tabs", draw, {"tabs": texts}, key, slugs={text: slug for slug, text in labels.items()},
+                labels={text: text for text in texts})
+    return containers
+
+
 def _guard_switch(key: str, a: dict, force: bool = False) -> None:
     raw = st.query_params.get(key)
     if str(raw).lower() in ("true", "false"):
@@ -481,6 +580,15 @@ def _guarded(name: str, original):
         except TypeError:
             return original(*args, **kwargs)
         key = a.get("key")
+        slugs = _slug_map(a) if name in _CHOICE_WIDGETS and a.get("bind") == "query-params" else None
+        if slugs is not None and isinstance(key, str):
+            def call():
+                unbound = signature.bind(*args, **kwargs)
+                unbound.arguments["bind"] = None
+                return original(*unbound.args, **unbound.kwargs)
+
+            label_of = a["format_func"]
+            return _slug_bound(name, call, a, key, slugs, {o: str(label_of(o)) for o in slugs})
         if a.get("bind") == "query-params" and isinstance(key, str):
             # The link decides a widget's value when the widget first appears: check it once.
             checked = st.session_state.setdefault("_link_checked", set())

@@ -98,14 +98,14 @@ WORST = {
     # the heaviest settings each control allows, on the heaviest pages (one slider move after)
     "Estimator Lab, L 1000 × 10000 reps (capped)": ("pages/1_Estimator_Lab.py", dict(L="1000", reps="10000"), "mu", 0.55),
     "Estimator Lab, same, variance tab, formula with a jump": (
-        "pages/1_Estimator_Lab.py", dict(L="1000", reps="10000", view="Variance against L", f="custom formula",
+        "pages/1_Estimator_Lab.py", dict(L="1000", reps="10000", view="by_L", f="custom",
                                          expr="sin(x)*exp(-x**2)+abs(x-1)+(x>0.3)"), "mu", 0.55),
     "Discrete, L 50 × 5000 reps (capped), τ tab": ("pages/6_Discrete_Variables.py", dict(L="50", reps="5000"), "th1", 0.4),
     "Discrete, custom K = 6, L 50 × 5000 reps (capped), τ tab": (
         "pages/6_Discrete_Variables.py", dict(preset="custom", vals="0, 1, 2, 3, 4, 5", expr="sin(x)", L="50", reps="5000"),
         "th1", 0.4),
     "Discrete, L 50 × 5000 reps (capped), race tab": (
-        "pages/6_Discrete_Variables.py", dict(L="50", reps="5000", section="4 · Descent race: does the bias matter?"),
+        "pages/6_Discrete_Variables.py", dict(L="50", reps="5000", section="race"),
         "th1", 0.4),
     "Variance landscape, sweep over σ": ("pages/4_Variance_Landscape.py", dict(sweep="sigma"), "mu", 1.1),
 }

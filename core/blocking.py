@@ -23,7 +23,7 @@ import torch
 from .quadrature import gaussian_expectation
 
 __all__ = [
-    "DECOMPOSITIONS", "Decomposition", "decomposition", "decomposition_snippet", "naive_and_reparam_mc",
+    "DECOMPOSITIONS", "DECOMPOSITION_LABELS", "Decomposition", "decomposition", "decomposition_snippet", "naive_and_reparam_mc",
     "sampling_demos", "autograd_dot", "conv_sampling_demo",
 ]
 
@@ -38,14 +38,18 @@ class Decomposition:
     missing: float  # E[f_θ(z)(z − θ)] = ∫ f ∇θ p
 
 
-# label: (formula shown to students, Python source of f(z, t) with t = θ, f(z, θ) on torch tensors)
+# slug (the link's ?fz=): (formula shown to students, Python source of f(z, t) with t = θ,
+# f(z, θ) on torch tensors)
 DECOMPOSITIONS: dict[str, tuple[str, str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
-    "(z − θ)² + z": (r"f_\theta(z) = (z-\theta)^2 + z", "(z - t) ** 2 + z", lambda z, t: (z - t) ** 2 + z),
-    "θ·z²": (r"f_\theta(z) = \theta z^2", "t * z ** 2", lambda z, t: t * z ** 2),
-    "z² (θ only in p)": (r"f(z) = z^2", "z ** 2 + 0.0 * t", lambda z, t: z ** 2 + 0.0 * t),
-    "sin(θ·z)": (r"f_\theta(z) = \sin(\theta z)", "torch.sin(t * z)", lambda z, t: torch.sin(t * z)),
-    "(z − 2θ)²": (r"f_\theta(z) = (z - 2\theta)^2", "(z - 2 * t) ** 2", lambda z, t: (z - 2 * t) ** 2),
+    "shift": (r"f_\theta(z) = (z-\theta)^2 + z", "(z - t) ** 2 + z", lambda z, t: (z - t) ** 2 + z),
+    "scale": (r"f_\theta(z) = \theta z^2", "t * z ** 2", lambda z, t: t * z ** 2),
+    "density_only": (r"f(z) = z^2", "z ** 2 + 0.0 * t", lambda z, t: z ** 2 + 0.0 * t),
+    "sine": (r"f_\theta(z) = \sin(\theta z)", "torch.sin(t * z)", lambda z, t: torch.sin(t * z)),
+    "double_shift": (r"f_\theta(z) = (z - 2\theta)^2", "(z - 2 * t) ** 2", lambda z, t: (z - 2 * t) ** 2),
 }
+# slug: what the picker shows
+DECOMPOSITION_LABELS = {"shift": "(z − θ)² + z", "scale": "θ·z²", "density_only": "z² (θ only in p)",
+                        "sine": "sin(θ·z)", "double_shift": "(z − 2θ)²"}
 
 
 def decomposition_snippet(name: str, theta: float, n: int, seed: int = 0) -> str:

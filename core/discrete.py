@@ -35,7 +35,7 @@ from .objective import parse_objective
 __all__ = ["DISCRETE_ESTIMATORS", "exact_discrete_gradient", "estimate_discrete", "exact_discrete_value",
            "probabilities", "MAX_DISCRETE_SAMPLES", "straight_through_moments", "binary_relaxed_moments",
            "descent_race", "gumbel_max_frequencies", "soft_samples", "hard_gumbel_softmax_jacobians",
-           "DISCRETE_PRESETS", "parse_values"]
+           "DISCRETE_PRESETS", "DISCRETE_PRESET_LABELS", "parse_values"]
 
 MAX_DISCRETE_SAMPLES = 2_000_000  # reps × L
 GUMBEL_RAO_SAMPLES = 8
@@ -438,11 +438,18 @@ def hard_gumbel_softmax_jacobians(logits, tau: float, seed: int = 0) -> dict[str
 
 
 DISCRETE_PRESETS = {
-    # label: (formula, values, logits)
-    "Bernoulli toy: f = (x - 0.45)^2": ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)),
-    "Bernoulli: f = sin(3x), straight-through points the wrong way": ("sin(3*x)", (0.0, 1.0), (0.1, 0.5)),
-    "3 categories: f = x^2 + x": ("x**2 + x", (-1.0, 0.5, 2.0), (0.2, -0.5, 1.0)),
+    # slug (the link's ?preset=): (formula, values, logits)
+    "bernoulli_toy": ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.3)),
+    "bernoulli_sin": ("sin(3*x)", (0.0, 1.0), (0.1, 0.5)),
+    "three_categories": ("x**2 + x", (-1.0, 0.5, 2.0), (0.2, -0.5, 1.0)),
     "custom": ("(x - 0.45)**2", (0.0, 1.0), (0.0, 0.0)),
+}
+# slug: what the picker shows
+DISCRETE_PRESET_LABELS = {
+    "bernoulli_toy": "Bernoulli toy: f = (x - 0.45)^2",
+    "bernoulli_sin": "Bernoulli: f = sin(3x), straight-through points the wrong way",
+    "three_categories": "3 categories: f = x^2 + x",
+    "custom": "custom",
 }
 
 

@@ -35,8 +35,8 @@ __all__ = ["LANDSCAPE_ESTIMATORS", "LANDSCAPE_FUNCTIONS", "COST", "single_sample
 LANDSCAPE_ESTIMATORS = ("pathwise", "score", "score_optimal", "mvd", "mvd_uncoupled")
 COST = {"pathwise": 1, "score": 1, "score_optimal": 1, "mvd": 2, "mvd_uncoupled": 2}  # f-evaluations per parameter
 
-# label: formula template in x and k — the Estimator Lab's presets of the same names.
-LANDSCAPE_FUNCTIONS = {PRESETS[key].label: PRESETS[key].template for key in ("xk2", "gauss", "cos")}
+# preset slug (the link's ?f=): formula template in x and k; the picker shows PRESETS[slug].label
+LANDSCAPE_FUNCTIONS = {key: PRESETS[key].template for key in ("xk2", "gauss", "cos")}
 
 def _composite(lo: float, hi: float, panel: float, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of a composite Gauss–Legendre rule on [lo, hi]."""
@@ -61,9 +61,9 @@ _R_NODES, _R_WEIGHTS = _composite(0.0, 14.0, 0.125, 16)
 _R_WEIGHTS = _R_WEIGHTS * _R_NODES * np.exp(-0.5 * _R_NODES ** 2)
 
 
-def objective_for(label: str, k: float) -> Objective:
-    """The landscape function ``label`` with cost parameter k."""
-    text = LANDSCAPE_FUNCTIONS[label].replace("{k}", f"({float(k)!r})")
+def objective_for(key: str, k: float) -> Objective:
+    """The landscape function ``key`` (a preset slug) with cost parameter k."""
+    text = LANDSCAPE_FUNCTIONS[key].replace("{k}", f"({float(k)!r})")
     return parse_objective(text)
 
 

@@ -10,7 +10,7 @@ A lecture is a TOML file in ``lectures/``::
     title = "A step function"         # shown as "Scene 4 of 11 · A step function"
     question = "Where will the pathwise estimates land?"
     caption = "On 0: autograd never sees the jump."
-    params = { f = "step x>0", mu = 0.3, sigma = 0.7 }   # the page's URL parameters
+    params = { f = "step", mu = 0.3, sigma = 0.7 }   # the page's URL parameters
     guess = { label = "mean of the pathwise estimates", min = -1.0, max = 1.0, truth = "mean:pathwise" }
 
 ``params`` are the page's own link parameters (the same names and values as in a shared
@@ -50,7 +50,7 @@ def _choice(*labels, multi=False):
 
 _SEED = _range(0, 10_000, integer=True)
 _GAUSS = {"mu": _range(-3.0, 3.0), "sigma": _range(0.05, 3.0)}
-_F = {"f": _choice(*(p.label for p in PRESETS.values())), "k": _range(-5.0, 10.0), "expr": ("text",)}
+_F = {"f": _choice(*PRESETS), "k": _range(-5.0, 10.0), "expr": ("text",)}
 _L_OPTIONS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 # page slug: (script, {URL parameter: what it accepts}). tests/app/test_lectures.py checks every
@@ -66,11 +66,10 @@ PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
         "L": _choice(1, 2, 5, 10, 50), "c": _range(-2.0, 2.0)}),
     "lab": ("pages/1_Estimator_Lab.py", {
         **_F, **_GAUSS, "L": _choice(*_L_OPTIONS), "reps": _choice(100, 200, 500, 1000, 2000, 5000, 10000),
-        "seed": _range(0, 2**31 - 1, integer=True), "axis": _choice("μ", "σ", "L"), "of": _choice("μ", "σ", "log σ"),
-        "est": _choice(*(e.short for e in ESTIMATORS.values()), multi=True),
-        "view": _choice("The numbers", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths")}),
+        "seed": _range(0, 2**31 - 1, integer=True), "axis": _choice("mu", "sigma", "L"), "of": _choice("mu", "sigma", "log_sigma"),
+        "est": _choice(*ESTIMATORS, multi=True), "view": _choice("numbers", "by_L", "code", "maths")}),
     "landscape": ("pages/4_Variance_Landscape.py", {
-        "f": _choice(*LANDSCAPE_FUNCTIONS), "sweep": _choice("k", "μ", "σ"), "mu": _range(-3.0, 3.0),
+        "f": _choice(*LANDSCAPE_FUNCTIONS), "sweep": _choice("k", "mu", "sigma"), "param": _choice("mu", "sigma"), "mu": _range(-3.0, 3.0),
         "sigma": _range(0.1, 3.0), "k": _range(0.1, 10.0)}),
     "baselines": ("pages/5_Baselines_and_Control_Variates.py", {
         **_F, **_GAUSS, "L": _choice(1, 2, 5, 10), "seed": _range(0, 2**31 - 1, integer=True),
@@ -79,8 +78,7 @@ PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
         "preset": _choice(*DISCRETE_PRESETS), **{f"th{i}": _range(-4.0, 4.0) for i in range(6)},
         "tau": _choice(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), "L": _choice(1, 2, 5, 10, 50),
         "reps": _choice(500, 1000, 2000, 5000), "seed": _range(0, 2**31 - 1, integer=True),
-        "section": _choice("3 · The temperature trade-off", "4 · Descent race: does the bias matter?",
-                           "5 · Gumbel-max and Gumbel-softmax, made visible"),
+        "section": _choice("tau", "race", "gumbel"),
         "lr": _choice(0.1, 0.3, 1.0, 3.0)}),
     "policy": ("pages/7_Policy_Gradients.py", {
         "c": _range(0.0, 10.0), "noise": _range(0.0, 3.0), "batch": _choice(2, 4, 8, 16, 32),
@@ -89,7 +87,7 @@ PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
         "ls": _range(-3.0, 1.0), "batch": _choice(4, 16, 64), "seed": _SEED}),
     "vae": ("pages/9_VAE_Trained_Live.py", {
         "d": _choice(2, 4, 8), "L": _choice(1, 2, 5), "steps": _choice(50, 300, 600, 1500), "seed": _SEED,
-        "vest": _choice(*VAE_ESTIMATORS.values(), multi=True), "z0": _range(-3.0, 3.0)}),
+        "vest": _choice(*VAE_ESTIMATORS, multi=True), "z0": _range(-3.0, 3.0)}),
 }
 SCRIPTS = {script: slug for slug, (script, _) in PAGES.items()}
 

@@ -210,9 +210,9 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
 def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results) -> None:
     start_value = f"{AXIS_SYMBOL[axis]} = {plan.grid[plan.start]:g}"
     # Lazy tabs: only the open tab's content is computed and sent.
-    numbers, by_L, code, maths = st.tabs(
-        ["The numbers", "Variance against L", "Reproduce in PyTorch", "The estimators, in maths"],
-        key="view", on_change="rerun", bind="query-params")
+    numbers, by_L, code, maths = ui.tabs(
+        {"numbers": "The numbers", "by_L": "Variance against L", "code": "Reproduce in PyTorch",
+         "maths": "The estimators, in maths"}, key="view")
     log_sigma = param == "log_sigma"
     scale = sigma if log_sigma else 1.0
     exact = ui.cached_exact(objective.text, mu, sigma)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui
-from core.blocking import (DECOMPOSITIONS, autograd_dot, conv_sampling_demo, decomposition, decomposition_snippet,
+from core.blocking import (DECOMPOSITION_LABELS, DECOMPOSITIONS, autograd_dot, conv_sampling_demo, decomposition, decomposition_snippet,
                            naive_and_reparam_mc, sampling_demos)
 from core.figures import decomposition_bars
 
@@ -31,7 +31,8 @@ def decomposition_section() -> None:
     st.subheader("1 · The decomposition, live")
     col_f, col_t, col_n = st.columns([2, 3, 2])
     with col_f:
-        name = st.selectbox("f_θ(z)", list(DECOMPOSITIONS), key="fz", bind="query-params")
+        name = st.selectbox("f_θ(z)", list(DECOMPOSITIONS), format_func=DECOMPOSITION_LABELS.get, key="fz",
+                            bind="query-params")
     with col_t:
         theta = st.slider("θ", -2.0, 2.0, 0.7, 0.05, key="theta", bind="query-params")
     with col_n:

@@ -6,6 +6,7 @@ import core
 import core.landscape
 import ui
 from core.figures import landscape_figure
+from core.presets import PRESETS
 from core.snippets import variance_snippet
 from core.stats import variance_and_se
 from core.landscape import COST, LANDSCAPE_ESTIMATORS, LANDSCAPE_FUNCTIONS, crossings, objective_for, sweep, winner_regions
@@ -58,7 +59,8 @@ def compute(function: str, variable: str, mu: float, sigma: float, k: float, par
 @st.fragment
 def landscape() -> None:
     c1, c2, c3 = st.columns([2, 2, 2])
-    function = c1.selectbox("f(x)", list(LANDSCAPE_FUNCTIONS), index=2, key="f", bind="query-params")
+    function = c1.selectbox("f(x)", list(LANDSCAPE_FUNCTIONS), index=2, format_func=lambda key: PRESETS[key].label,
+                            key="f", bind="query-params")
     variable = c2.radio("Sweep along", list(SWEEPS), format_func=SWEEP_NAMES.get, horizontal=True, key="sweep",
                         bind="query-params")
     param_key = c3.radio("Gradient", ["mu", "sigma"], format_func={"mu": "∂/∂μ", "sigma": "∂/∂σ"}.get,
@@ -75,13 +77,13 @@ def landscape() -> None:
     curves = {n: sw.var[n][:, param] * (COST[n] if cost_aware else 1) for n in LANDSCAPE_ESTIMATORS}
     marks = sorted({r for roots, _ in found.values() for r in roots})
     fixed = ", ".join(f"{SWEEP_NAMES[v]} = {val:g}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k)) if v != variable)
-    st.markdown(f"**f(x) = {function.replace('k', 'k')}**, {fixed}")
+    st.markdown(f"**f(x) = {PRESETS[function].label}**, {fixed}")
     ui.chart(
         landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
                          log_x=variable != "mu",
                          y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate"),
         key="landscape",
-        alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {function}",
+        alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {PRESETS[function].label}",
     )
     st.subheader("Who wins where")
     lines = []

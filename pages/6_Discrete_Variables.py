@@ -5,7 +5,7 @@ import streamlit as st
 
 import core
 import ui
-from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
+from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESET_LABELS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
                            estimate_discrete, exact_discrete_gradient, gumbel_max_frequencies,
                            hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
                            straight_through_moments)
@@ -128,7 +128,8 @@ def _clamp_component() -> None:
 
 def controls():
     c1, c2 = st.columns([3, 2])
-    preset = c1.selectbox("Setting", list(DISCRETE_PRESETS), key="preset", bind="query-params",
+    preset = c1.selectbox("Setting", list(DISCRETE_PRESETS), format_func=DISCRETE_PRESET_LABELS.get, key="preset",
+                          bind="query-params",
                           on_change=_apply_preset)
     formula, default_values, default_logits = DISCRETE_PRESETS[preset]
     if preset == "custom":
@@ -220,9 +221,9 @@ def page() -> None:
         st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
                  "more samples will only make it more confidently wrong.", icon=":material/error:")
     # Lazy tabs: a slider move computes only the open tab (the descent race alone is ~0.5 s).
-    tab_tau, tab_race, tab_gumbel = st.tabs(
-        ["3 · The temperature trade-off", "4 · Descent race: does the bias matter?",
-         "5 · Gumbel-max and Gumbel-softmax, made visible"], key="section", on_change="rerun", bind="query-params")
+    tab_tau, tab_race, tab_gumbel = ui.tabs(
+        {"tau": "3 · The temperature trade-off", "race": "4 · Descent race: does the bias matter?",
+         "gumbel": "5 · Gumbel-max and Gumbel-softmax, made visible"}, key="section")
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)

@@ -46,7 +46,7 @@ def test_controls_move_cleanly():
 
 
 def test_bad_and_overflowing_formulas():
-    at = run(f="custom formula")
+    at = run(f="custom")
     at.text_input(key="expr").set_value("y + 1").run()
     assert not at.exception and at.error
     at.text_input(key="expr").set_value("exp(x**2)").run()
@@ -63,7 +63,7 @@ def test_a_baseline_that_is_zero_by_symmetry_reads_zero():
 def test_a_variance_that_is_zero_up_to_rounding_reads_zero():
     """The delta-method control variate is exact for f = x²: its estimates differ in the last bits
     only, and the table printed 7.4e-32 (and a ratio of 1.2e-32) for a variance of 0."""
-    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x^2")
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x2")
     table = at.dataframe[0].value
     row = table[table["baseline"].str.startswith("delta-method")].iloc[0]
     assert row["variance"] == "0" and row["variance ÷ no baseline"] == "0", row.to_dict()

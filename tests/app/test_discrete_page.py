@@ -25,7 +25,7 @@ def test_every_preset_renders_and_numbers_are_exact(preset):
 
 def test_wrong_sign_is_flagged():
     at = run()
-    at.selectbox(key="preset").set_value("Bernoulli: f = sin(3x), straight-through points the wrong way").run()
+    at.selectbox(key="preset").set_value("bernoulli_sin").run()
     assert any("wrong sign" in e.value for e in at.error)
 
 
@@ -61,14 +61,14 @@ def test_lazy_tabs_draw_only_the_open_section():
     at = run()
     assert not at.exception
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "tau_chart"]
-    at = run(section="4 · Descent race: does the bias matter?")
+    at = run(section="race")
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "race"]
     for lr in (0.1, 3.0):
         at.select_slider(key="lr").set_value(lr).run()
         assert not at.exception
-    at = run(section="4 · Descent race: does the bias matter?", L="50")
+    at = run(section="race", L="50")
     assert any("L is capped at 10" in c.value for c in at.caption)  # said, not silently changed
-    at = run(section="5 · Gumbel-max and Gumbel-softmax, made visible")
+    at = run(section="gumbel")
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "gmax", "soft"]
     assert not at.exception
 
@@ -88,7 +88,7 @@ def test_the_temperature_sentence_is_computed_from_the_chart():
 
     texts = {}
     for preset in list(DISCRETE_PRESETS)[:3]:
-        at = open_page("pages/6_Discrete_Variables.py", preset=preset, section="3 · The temperature trade-off")
+        at = open_page("pages/6_Discrete_Variables.py", preset=preset, section="tau")
         assert not at.exception
         texts[preset] = next(c.value for c in at.caption if "Gumbel-softmax here" in c.value)
     assert all("shrinks the Gumbel-softmax bias" not in t for t in texts.values())
@@ -102,7 +102,7 @@ def test_the_hard_gumbel_softmax_demo_shows_a_gradient():
     print a table of "-0.0000" and a raw numpy array. It now falls back to τ = 1 and says so."""
     from tests.app.conftest import open_page
 
-    at = open_page("pages/6_Discrete_Variables.py", tau="0.1", section="5 · Gumbel-max and Gumbel-softmax, made visible")
+    at = open_page("pages/6_Discrete_Variables.py", tau="0.1", section="gumbel")
     assert not at.exception
     text = next(m.value for m in at.markdown if "hard=True" in m.value)
     assert "tau=1," in text and "nearly one-hot" in text and "[" not in text.split("hard=True")[1]

@@ -18,7 +18,7 @@ def run(**query) -> AppTest:
 def test_default_shows_the_crossing_computed_by_core():
     at = run()
     assert not at.exception
-    root = crossings(sweep("cos(kx)", "k", np.geomspace(0.1, 10.0, 60), mu=1.0, sigma=1.0, k=3.0), "pathwise", "score", 0)[0]
+    root = crossings(sweep("cos", "k", np.geomspace(0.1, 10.0, 60), mu=1.0, sigma=1.0, k=3.0), "pathwise", "score", 0)[0]
     text = " ".join(m.value for m in at.markdown)
     assert f"{root:.4g}" in text
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -52,7 +52,7 @@ def test_the_coupling_sentence_follows_the_exact_variances():
     (68 against 264); the sentence is computed, and says so."""
     from tests.app.conftest import open_page
 
-    at = open_page("pages/4_Variance_Landscape.py", f="(x-k)^2", k="5", mu="1", sigma="1")
+    at = open_page("pages/4_Variance_Landscape.py", f="xk2", k="5", mu="1", sigma="1")
     assert not at.exception
     text = next(c.value for c in at.caption if "coupled against" in c.value)
     assert "17.49 coupled against 10.02 uncoupled for ∂μ (higher)" in text, text

@@ -35,7 +35,7 @@ PAYLOADS = ["x # `![t](http://host/pixel.png)`", "x # `[Session expired - log in
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_a_formula_is_shown_as_text_not_markdown(payload):
-    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="custom formula", expr=payload)
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="custom", expr=payload)
     assert not at.exception
     rendered = [el.value for el in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error)]
     assert not any("](http" in text or "<img" in text for text in rendered), rendered
@@ -87,7 +87,8 @@ def bound_keys(page: str) -> dict[str, list[str]]:
             continue
         kw = {k.arg: k.value for k in node.keywords}
         bind, key = kw.get("bind"), kw.get("key")
-        if not (isinstance(bind, ast.Constant) and bind.value == "query-params"):
+        ui_tabs = node.func.attr == "tabs" and isinstance(node.func.value, ast.Name) and node.func.value.id == "ui"
+        if not (ui_tabs or isinstance(bind, ast.Constant) and bind.value == "query-params"):
             continue
         if isinstance(key, ast.Constant):
             name = key.value
@@ -146,7 +147,7 @@ def test_a_clamped_link_value_is_used_and_named():
     shown = _notices(at).replace("\\", "")
     assert "mu=50** is outside -3 … 3: using **3**" in shown
     assert "L=7** is not one of 1, 2, 3, 5" in shown and "using **5**" in shown
-    assert "f=nope" in shown and "cos(kx)" in shown
+    assert "f=nope" in shown and "using **cos**" in shown
 
 
 def test_a_switch_with_a_bad_value_falls_back():
@@ -156,7 +157,7 @@ def test_a_switch_with_a_bad_value_falls_back():
 
 def test_baselines_b_kept_from_a_wider_range_moves_inside_the_new_one():
     """The issue's sequence: b at its lowest for x^3 at μ = −3, then exp(kx), then |x|."""
-    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x^3", mu="-3", sigma="1.3")
+    at = open_page("pages/5_Baselines_and_Control_Variates.py", f="x3", mu="-3", sigma="1.3")
     b = at.slider(key="b")
     b.set_value(b.min).run()
     assert at.slider(key="b").value < -200
@@ -168,7 +169,7 @@ def test_baselines_b_kept_from_a_wider_range_moves_inside_the_new_one():
 
 
 def test_lab_k_kept_from_cos_moves_inside_exp_range():
-    at = open_page("pages/1_Estimator_Lab.py", f="cos(kx)")
+    at = open_page("pages/1_Estimator_Lab.py", f="cos")
     at.slider(key="k").set_value(10.0).run()
     at.selectbox(key="f").set_value("x").run()
     at.selectbox(key="f").set_value("expk").run()
@@ -184,3 +185,46 @@ def test_no_page_names_the_internal_source_documents(page):
     text = " ".join(el.value for el in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success,
                                          *at.subheader, *at.title))
     assert not re.search(r"seed 00\d|seed's|the seed\b", text, re.I), re.findall(r".{40}seed.{40}", text, re.I)
+
+
+def _link(at, key: str) -> list[str]:
+    """The URL's values for ``key`` (AppTest keeps one value as a string, several as a list)."""
+    value = at.query_params.get(key, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_choices_are_written_to_the_link_as_slugs():
+    """A choice goes into the URL as its short slug, not the label on screen, and leaves it at its default."""
+    at = open_page("pages/1_Estimator_Lab.py")
+    assert "f" not in at.query_params
+    at.selectbox(key="f").set_value("step").run()
+    assert _link(at, "f") == ["step"]
+    at.selectbox(key="f").set_value("cos").run()
+    assert "f" not in at.query_params  # the default leaves the link clean
+    at = open_page("pages/6_Discrete_Variables.py")
+    at.selectbox(key="preset").set_value("bernoulli_sin").run()
+    assert _link(at, "preset") == ["bernoulli_sin"]
+    at = open_page("pages/9_VAE_Trained_Live.py")
+    at.multiselect(key="vest").set_value(["pathwise", "score"]).run()
+    assert _link(at, "vest") == ["pathwise", "score"]
+
+
+@pytest.mark.parametrize("page, key, label, slug", [
+    ("pages/1_Estimator_Lab.py", "f", "step x>0", "step"),
+    ("pages/1_Estimator_Lab.py", "axis", "σ", "sigma"),
+    ("pages/6_Discrete_Variables.py", "preset", "3 categories: f = x^2 + x", "three_categories"),
+    ("pages/4_Variance_Landscape.py", "f", "(x-k)^2", "xk2"),
+])
+def test_a_link_that_still_carries_a_label_is_understood(page, key, label, slug):
+    """Links shared before the slugs keep working: the label is read as its slug, silently."""
+    at = open_page(page, **{key: label})
+    assert not at.exception and "The link" not in _notices(at), _notices(at)
+    assert _link(at, key) == [slug]
+
+
+def test_a_slug_link_sets_the_choice_and_a_tab():
+    at = open_page("pages/1_Estimator_Lab.py", f="x2", of="log_sigma", est=["pathwise", "mvd"], view="by_L")
+    assert not at.exception and "The link" not in _notices(at), _notices(at)
+    assert at.selectbox(key="f").value == "x2"
+    assert at.session_state["view"] == "Variance against L"
+    assert _link(at, "est") == ["pathwise", "mvd"] and _link(at, "view") == ["by_L"]

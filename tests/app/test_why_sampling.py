@@ -16,7 +16,7 @@ def test_page_renders_graphs_and_metrics():
     at = run()
     assert not at.exception
     assert len(at.get("graphviz_chart")) == 5
-    d = decomposition("(z − θ)² + z", 0.7)
+    d = decomposition("shift", 0.7)
     values = [m.value for m in at.metric]
     assert values[0] == f"{d.true:.4f}" and values[1] == "0.0000" and values[2] == f"{d.missing:.4f}"
     assert any("NaN" in e.value for e in at.error)  # the forum question's sqrt of a negative variance

@@ -10,7 +10,7 @@ page = "lab"
 title = "t"
 question = "q?"
 caption = "c."
-params = { mu = 0.5, est = ["Pathwise", "Score"] }
+params = { mu = 0.5, est = ["pathwise", "score"] }
 """
 
 
@@ -23,7 +23,7 @@ def test_the_built_in_lecture_loads():
 
 def test_values_become_link_values():
     scene = parse_lecture("x.toml", 'title = "T"\n' + GOOD_SCENE).scenes[0]
-    assert scene.params == {"mu": "0.5", "est": ["Pathwise", "Score"]}
+    assert scene.params == {"mu": "0.5", "est": ["pathwise", "score"]}
     assert scene.script == PAGES["lab"][0]
 
 
@@ -33,7 +33,7 @@ def test_values_become_link_values():
     ('title = "T"\n' + GOOD_SCENE.replace("mu = 0.5", "muu = 0.5"), ["scene 1", "no parameter 'muu'", "Known:"]),
     ('title = "T"\n' + GOOD_SCENE.replace("mu = 0.5", "mu = 7.0"), ["scene 1", "'mu' = 7.0 is out of range (-3 to 3)"]),
     ('title = "T"\n' + GOOD_SCENE.replace("mu = 0.5", 'mu = "abc"'), ["'mu' must be a number"]),
-    ('title = "T"\n' + GOOD_SCENE.replace('"Score"', '"Scored"'), ["'est'", "is not one of"]),
+    ('title = "T"\n' + GOOD_SCENE.replace('"score"', '"scored"'), ["'est'", "is not one of"]),
     ('title = "T"\n' + GOOD_SCENE + GOOD_SCENE.replace('question = "q?"', 'question = ""'),
      ["scene 2", "'question' must be non-empty text"]),
     ('title = "T"\n' + GOOD_SCENE.replace('caption = "c."', 'caption = "c."\nanswer = 3'), ["unknown key(s) answer"]),

@@ -130,7 +130,7 @@ def test_moving_a_slider_redraws_the_histograms_and_updates_the_url(server, page
 
 
 def test_bad_formula_shows_a_message_in_the_browser(server, page):
-    page.goto(server.url + "/Estimator_Lab?f=custom%20formula")
+    page.goto(server.url + "/Estimator_Lab?f=custom")
     wait_idle(page)
     box = page.locator("[data-testid=stTextInput] input")
     box.fill("__import__('os')")
@@ -146,7 +146,7 @@ def test_deep_link_is_the_first_request_to_a_fresh_server(page):
     fresh = Server()
     try:
         fresh.wait_healthy()
-        page.goto(fresh.url + "/Estimator_Lab?f=step%20x%3E0&mu=0.3&sigma=0.7&L=5&seed=3")
+        page.goto(fresh.url + "/Estimator_Lab?f=step&mu=0.3&sigma=0.7&L=5&seed=3")
         wait_idle(page)
         no_exception(page)
         assert page.get_by_role("heading", name="Estimator Lab").count() == 1
