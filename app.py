@@ -48,19 +48,8 @@ st.caption(
 )
 
 st.subheader("The learning path")
-DESCRIPTIONS = {
-    "pages/2_Why_Sampling_Blocks_Gradients.py": "the decomposition behind a classic forum answer; torch's .sample() vs .rsample(); a forum question's NaN",
-    "pages/3_Reparameterization_Trick.py": "z = μ + σε, rsample for other families, the Keras VAE example's ELBO, where pathwise fails",
-    "pages/1_Estimator_Lab.py": "every estimator, live, on the same random numbers, against the exact gradient",
-    "pages/4_Variance_Landscape.py": "exact variances along k, μ or σ: no estimator always wins",
-    "pages/5_Baselines_and_Control_Variates.py": "the variance parabola, baselines that go wrong, policy-gradient language",
-    "pages/6_Discrete_Variables.py": "REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration",
-    "pages/7_Policy_Gradients.py": "a bandit with baselines, reward-to-go, and why the surrogate loss is not the return",
-    "pages/8_Weight_Noise_Flipout.py": "one shared weight sample vs local reparameterization vs Flipout, against batch size",
-    "pages/9_VAE_Trained_Live.py": "the Keras VAE example, trained live on handwritten digits with each estimator",
-}
-for step, (script, label, icon) in enumerate(ui.PAGES[1:], start=1):
-    st.page_link(script, label=f"{step} · {label} — {DESCRIPTIONS[script]}", icon=icon)
+for step, (script, label, icon, what) in enumerate(ui.PAGES[1:], start=1):
+    st.page_link(script, label=f"{ui.step_label(step)} — {what}", icon=icon)
 
 st.subheader("One idea, many names")
 st.markdown(

@@ -61,18 +61,33 @@ gc.freeze()
 
 
 PAGES = [
-    # (script, label, icon): the order is the learning path.
-    ("app.py", "Home", ":material/home:"),
-    ("pages/2_Why_Sampling_Blocks_Gradients.py", "Why sampling blocks gradients", ":material/block:"),
-    ("pages/3_Reparameterization_Trick.py", "The reparameterization trick", ":material/swap_horiz:"),
-    ("pages/1_Estimator_Lab.py", "Estimator Lab", ":material/casino:"),
-    ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:"),
-    ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:"),
-    ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:"),
-    ("pages/7_Policy_Gradients.py", "Policy gradients", ":material/sports_esports:"),
-    ("pages/8_Weight_Noise_Flipout.py", "Weight noise and Flipout", ":material/blur_on:"),
-    ("pages/9_VAE_Trained_Live.py", "VAE, trained live", ":material/neurology:"),
+    # (script, label, icon, what it shows): the order is the learning path, and a page's step
+    # number is its place in it (the number its file name starts with).
+    ("app.py", "Home", ":material/home:", "the question, a live teaser and the learning path"),
+    ("pages/1_Why_Sampling_Blocks_Gradients.py", "Why sampling blocks gradients", ":material/block:",
+     "the decomposition behind a classic forum answer; torch's .sample() vs .rsample(); a forum question's NaN"),
+    ("pages/2_Reparameterization_Trick.py", "The reparameterization trick", ":material/swap_horiz:",
+     "z = μ + σε, rsample for other families, the Keras VAE example's ELBO, where pathwise fails"),
+    ("pages/3_Estimator_Lab.py", "Estimator Lab", ":material/casino:",
+     "every estimator, live, on the same random numbers, against the exact gradient"),
+    ("pages/4_Variance_Landscape.py", "The variance landscape", ":material/landscape:",
+     "exact variances along k, μ or σ: no estimator always wins"),
+    ("pages/5_Baselines_and_Control_Variates.py", "Baselines and control variates", ":material/tune:",
+     "the variance parabola, baselines that go wrong, policy-gradient language"),
+    ("pages/6_Discrete_Variables.py", "Discrete variables", ":material/category:",
+     "REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration"),
+    ("pages/7_Policy_Gradients.py", "Policy gradients", ":material/sports_esports:",
+     "a bandit with baselines, reward-to-go, and why the surrogate loss is not the return"),
+    ("pages/8_Weight_Noise_Flipout.py", "Weight noise and Flipout", ":material/blur_on:",
+     "one shared weight sample vs local reparameterization vs Flipout, against batch size"),
+    ("pages/9_VAE_Trained_Live.py", "VAE, trained live", ":material/neurology:",
+     "the Keras VAE example, trained live on handwritten digits with each estimator"),
 ]
+
+
+def step_label(index: int) -> str:
+    """A page's name with its step on the learning path ("3 · Estimator Lab"); Home has none."""
+    return PAGES[index][1] if index == 0 else f"{index} · {PAGES[index][1]}"
 
 
 PRESENTER_CSS = """
@@ -120,11 +135,12 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
                        initial_sidebar_state="collapsed" if present else "auto")
     # A lecture's scene may live on another page: go there before any control is drawn (a
     # control bound to the link, such as the presenter switch, cannot be set by the move).
-    scene = _lecture_route(os.path.relpath(sys._getframe(1).f_code.co_filename, ROOT))
+    _RUN.script = os.path.relpath(sys._getframe(1).f_code.co_filename, ROOT)
+    scene = _lecture_route(_RUN.script)
     with st.sidebar:
         st.markdown("**Gradients through sampling**")
-        for script, label, page_icon in PAGES:
-            st.page_link(script, label=label, icon=page_icon)
+        for index, (script, _, page_icon, _) in enumerate(PAGES):
+            st.page_link(script, label=step_label(index), icon=page_icon)
         st.divider()
         st.toggle("Presenter mode", key="present", bind="query-params",
                   help="Larger text and chart labels, sidebar folded away: for a projector.")
@@ -279,6 +295,25 @@ def _lecture_bar(lecture, index: int, name: str) -> None:
     # The page's own title gives way to the scene's (a projector's 720 rows are precious).
     st.html("<style>[data-testid=stMainBlockContainer] h1 { display: none !important; }</style>")
     st.iframe(LECTURE_KEYS_HTML, height=1)
+
+
+def next_step() -> None:
+    """The end of a page: a link to the next step of the learning path (the last page's goes
+    home). In a lecture the scene bar leads the way instead."""
+    if getattr(_RUN, "scene", None):
+        return
+    scripts = [p[0] for p in PAGES]
+    here = scripts.index(_RUN.script) if getattr(_RUN, "script", None) in scripts else 0
+    query = {"present": "true"} if presenter_mode() else None
+    st.divider()
+    if here + 1 < len(PAGES):
+        script, _, page_icon, what = PAGES[here + 1]
+        st.markdown(f"**Next on the learning path**: {what}.")
+        st.page_link(script, label=f"Step {step_label(here + 1)} →", icon=page_icon, query_params=query)
+    else:
+        st.markdown("**That was the last step of the learning path.** Every page keeps its settings in its "
+                    "link: copy one from the sidebar to share exactly what you see.")
+        st.page_link(PAGES[0][0], label="Back to Home", icon=PAGES[0][2], query_params=query)
 
 
 def revealed() -> bool:

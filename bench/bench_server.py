@@ -32,9 +32,9 @@ from tests.e2e.conftest import Server, free_port, wait_idle  # noqa: E402
 
 PAGES = {
     "Home (no server-side slider: a plain rerun)": ("app.py", None, (None, None)),
-    "Why sampling blocks gradients": ("pages/2_Why_Sampling_Blocks_Gradients.py", "/Why_Sampling_Blocks_Gradients", ("theta", 0.75)),
-    "Reparameterization trick": ("pages/3_Reparameterization_Trick.py", "/Reparameterization_Trick", ("qmu", 0.35)),
-    "Estimator Lab": ("pages/1_Estimator_Lab.py", "/Estimator_Lab", ("mu", 0.55)),
+    "Why sampling blocks gradients": ("pages/1_Why_Sampling_Blocks_Gradients.py", "/Why_Sampling_Blocks_Gradients", ("theta", 0.75)),
+    "Reparameterization trick": ("pages/2_Reparameterization_Trick.py", "/Reparameterization_Trick", ("qmu", 0.35)),
+    "Estimator Lab": ("pages/3_Estimator_Lab.py", "/Estimator_Lab", ("mu", 0.55)),
     "Variance landscape": ("pages/4_Variance_Landscape.py", "/Variance_Landscape", ("mu", 1.1)),
     "Baselines": ("pages/5_Baselines_and_Control_Variates.py", "/Baselines_and_Control_Variates", ("mu", 0.55)),
     "Discrete variables": ("pages/6_Discrete_Variables.py", "/Discrete_Variables", ("th1", 0.4)),
@@ -96,9 +96,9 @@ LAST_REDRAW_JS = """before => {
 
 WORST = {
     # the heaviest settings each control allows, on the heaviest pages (one slider move after)
-    "Estimator Lab, L 1000 × 10000 reps (capped)": ("pages/1_Estimator_Lab.py", dict(L="1000", reps="10000"), "mu", 0.55),
+    "Estimator Lab, L 1000 × 10000 reps (capped)": ("pages/3_Estimator_Lab.py", dict(L="1000", reps="10000"), "mu", 0.55),
     "Estimator Lab, same, variance tab, formula with a jump": (
-        "pages/1_Estimator_Lab.py", dict(L="1000", reps="10000", view="by_L", f="custom",
+        "pages/3_Estimator_Lab.py", dict(L="1000", reps="10000", view="by_L", f="custom",
                                          expr="sin(x)*exp(-x**2)+abs(x-1)+(x>0.3)"), "mu", 0.55),
     "Discrete, L 50 × 5000 reps (capped), τ tab": ("pages/6_Discrete_Variables.py", dict(L="50", reps="5000"), "th1", 0.4),
     "Discrete, custom K = 6, L 50 × 5000 reps (capped), τ tab": (

@@ -57,14 +57,14 @@ _L_OPTIONS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 # entry against the page's own widget, so this list cannot drift from the pages.
 PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
     "home": ("app.py", {}),
-    "why": ("pages/2_Why_Sampling_Blocks_Gradients.py", {
+    "why": ("pages/1_Why_Sampling_Blocks_Gradients.py", {
         "fz": _choice(*DECOMPOSITIONS), "theta": _range(-2.0, 2.0), "mu": _range(-2.0, 2.0),
         "sigma": _range(0.1, 3.0), "seed": _SEED, "netseed": _SEED}),
-    "reparam": ("pages/3_Reparameterization_Trick.py", {
+    "reparam": ("pages/2_Reparameterization_Trick.py", {
         "mu": _range(-3.0, 3.0), "sigma": _range(0.1, 2.5), "n": _choice(20, 50, 100, 200, 500), "seed": _SEED,
         "x": _range(-3.0, 3.0), "s": _range(0.2, 2.0), "qmu": _range(-3.0, 3.0), "qsigma": _range(0.05, 2.0),
         "L": _choice(1, 2, 5, 10, 50), "c": _range(-2.0, 2.0)}),
-    "lab": ("pages/1_Estimator_Lab.py", {
+    "lab": ("pages/3_Estimator_Lab.py", {
         **_F, **_GAUSS, "L": _choice(*_L_OPTIONS), "reps": _choice(100, 200, 500, 1000, 2000, 5000, 10000),
         "seed": _range(0, 2**31 - 1, integer=True), "axis": _choice("mu", "sigma", "L"), "of": _choice("mu", "sigma", "log_sigma"),
         "est": _choice(*ESTIMATORS, multi=True), "view": _choice("numbers", "by_L", "code", "maths")}),

@@ -151,3 +151,5 @@ with st.expander("Why the curves look like this"):
   which way it goes at the current setting, from the exact variances.
 """
     )
+
+ui.next_step()

@@ -176,3 +176,5 @@ st.markdown(
 | leave-one-out | RLOO: each sample's baseline is the mean return of the other samples |
 """
 )
+
+ui.next_step()

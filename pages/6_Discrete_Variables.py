@@ -295,3 +295,5 @@ def page() -> None:
 
 
 page()
+
+ui.next_step()

@@ -115,3 +115,5 @@ def surrogate_section() -> None:
 
 
 surrogate_section()
+
+ui.next_step()

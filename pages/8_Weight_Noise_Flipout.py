@@ -90,3 +90,5 @@ def _floor_sentence(v: dict) -> str:
 
 
 page()
+
+ui.next_step()

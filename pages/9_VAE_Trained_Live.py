@@ -170,3 +170,5 @@ else:
     col_a.image(image_grid(pictures[:-1], cols=13, scale=5), clamp=True, width="stretch",
                 caption="z₀ from −3 to 3")
     col_b.image(image_grid(pictures[-1:], cols=1, scale=10), clamp=True, width="stretch", caption=f"z₀ = {z0:g}")
+
+ui.next_step()

@@ -12,7 +12,7 @@ from core.scrub import plan_sweep, readout_number
 from core.stats import summarize
 from tests.app.conftest import open_page
 
-PAGE = "pages/1_Estimator_Lab.py"
+PAGE = "pages/3_Estimator_Lab.py"
 
 
 def run(**query) -> AppTest:

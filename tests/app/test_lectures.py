@@ -86,7 +86,7 @@ def test_the_scene_links_carry_the_neighbouring_scenes():
 
 
 def test_outside_a_lecture_nothing_is_hidden():
-    at = open_page("pages/1_Estimator_Lab.py")
+    at = open_page("pages/3_Estimator_Lab.py")
     assert not any("hidden until" in i.value for i in at.info)
     assert at.get("plotly_chart")
 
@@ -109,7 +109,7 @@ def test_a_scene_number_out_of_range_opens_the_first_with_a_notice():
 def test_a_broken_lecture_file_gives_a_clear_message(tmp_path, monkeypatch, text, words):
     (tmp_path / "bad.toml").write_text(text)
     monkeypatch.setattr(core.lectures, "LECTURE_DIR", tmp_path)
-    at = open_page("pages/1_Estimator_Lab.py", lecture="bad")
+    at = open_page("pages/3_Estimator_Lab.py", lecture="bad")
     assert not at.exception, [e.message for e in at.exception]
     message = " ".join(e.value for e in at.error).replace("\\", "")
     assert "This lecture cannot be shown" in message

@@ -6,8 +6,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ENTRY, open_page
 
-NUMBER_INPUTS = [("pages/1_Estimator_Lab.py", "seed"), ("pages/2_Why_Sampling_Blocks_Gradients.py", "seed"),
-                 ("pages/2_Why_Sampling_Blocks_Gradients.py", "netseed"), ("pages/3_Reparameterization_Trick.py", "seed"),
+NUMBER_INPUTS = [("pages/3_Estimator_Lab.py", "seed"), ("pages/1_Why_Sampling_Blocks_Gradients.py", "seed"),
+                 ("pages/1_Why_Sampling_Blocks_Gradients.py", "netseed"), ("pages/2_Reparameterization_Trick.py", "seed"),
                  ("pages/5_Baselines_and_Control_Variates.py", "seed"), ("pages/6_Discrete_Variables.py", "seed"),
                  ("pages/7_Policy_Gradients.py", "seed"), ("pages/7_Policy_Gradients.py", "sseed"),
                  ("pages/8_Weight_Noise_Flipout.py", "seed"), ("pages/9_VAE_Trained_Live.py", "seed")]
@@ -23,7 +23,7 @@ def test_an_infinite_number_in_the_link_falls_back_to_the_default_with_a_message
 
 
 def test_the_rest_of_the_link_is_kept():
-    at = open_page("pages/1_Estimator_Lab.py", seed="inf", mu="1.2", L="5")
+    at = open_page("pages/3_Estimator_Lab.py", seed="inf", mu="1.2", L="5")
     assert not at.exception
     assert at.slider(key="mu").value == 1.2 and at.select_slider(key="L").value == 5
     assert at.number_input(key="seed").value == 0
@@ -42,7 +42,7 @@ def test_a_formula_is_shown_as_text_not_markdown(payload):
     assert any(payload in block.value for block in at.code)  # shown, literally
 
 
-@pytest.mark.parametrize("page, query", [("pages/1_Estimator_Lab.py", {"f": "custom formula"}),
+@pytest.mark.parametrize("page, query", [("pages/3_Estimator_Lab.py", {"f": "custom formula"}),
                                          ("pages/6_Discrete_Variables.py", {"preset": "custom"})])
 @pytest.mark.parametrize("payload", PAYLOADS + ["[click](http://host/phish) + x", "x + `y`"])
 def test_no_page_renders_a_formula_as_markup(page, query, payload):
@@ -142,7 +142,7 @@ def test_an_unknown_choice_in_a_link_falls_back_with_a_notice(page):
 
 
 def test_a_clamped_link_value_is_used_and_named():
-    at = open_page("pages/1_Estimator_Lab.py", mu="50", L="7", f="nope")
+    at = open_page("pages/3_Estimator_Lab.py", mu="50", L="7", f="nope")
     assert at.slider(key="mu").value == 3.0 and at.select_slider(key="L").value == 5
     shown = _notices(at).replace("\\", "")
     assert "mu=50** is outside -3 … 3: using **3**" in shown
@@ -169,7 +169,7 @@ def test_baselines_b_kept_from_a_wider_range_moves_inside_the_new_one():
 
 
 def test_lab_k_kept_from_cos_moves_inside_exp_range():
-    at = open_page("pages/1_Estimator_Lab.py", f="cos")
+    at = open_page("pages/3_Estimator_Lab.py", f="cos")
     at.slider(key="k").set_value(10.0).run()
     at.selectbox(key="f").set_value("x").run()
     at.selectbox(key="f").set_value("expk").run()
@@ -195,7 +195,7 @@ def _link(at, key: str) -> list[str]:
 
 def test_choices_are_written_to_the_link_as_slugs():
     """A choice goes into the URL as its short slug, not the label on screen, and leaves it at its default."""
-    at = open_page("pages/1_Estimator_Lab.py")
+    at = open_page("pages/3_Estimator_Lab.py")
     assert "f" not in at.query_params
     at.selectbox(key="f").set_value("step").run()
     assert _link(at, "f") == ["step"]
@@ -210,8 +210,8 @@ def test_choices_are_written_to_the_link_as_slugs():
 
 
 @pytest.mark.parametrize("page, key, label, slug", [
-    ("pages/1_Estimator_Lab.py", "f", "step x>0", "step"),
-    ("pages/1_Estimator_Lab.py", "axis", "σ", "sigma"),
+    ("pages/3_Estimator_Lab.py", "f", "step x>0", "step"),
+    ("pages/3_Estimator_Lab.py", "axis", "σ", "sigma"),
     ("pages/6_Discrete_Variables.py", "preset", "3 categories: f = x^2 + x", "three_categories"),
     ("pages/4_Variance_Landscape.py", "f", "(x-k)^2", "xk2"),
 ])
@@ -223,7 +223,7 @@ def test_a_link_that_still_carries_a_label_is_understood(page, key, label, slug)
 
 
 def test_a_slug_link_sets_the_choice_and_a_tab():
-    at = open_page("pages/1_Estimator_Lab.py", f="x2", of="log_sigma", est=["pathwise", "mvd"], view="by_L")
+    at = open_page("pages/3_Estimator_Lab.py", f="x2", of="log_sigma", est=["pathwise", "mvd"], view="by_L")
     assert not at.exception and "The link" not in _notices(at), _notices(at)
     assert at.selectbox(key="f").value == "x2"
     assert at.session_state["view"] == "Variance against L"

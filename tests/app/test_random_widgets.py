@@ -45,7 +45,7 @@ grid = lambda lo, hi, step: st.integers(0, int(round((hi - lo) / step))).map(lam
        L=st.sampled_from([1, 2, 3, 5, 10, 100, 1000]), reps=st.sampled_from([100, 1000, 10000]),
        seed=st.integers(0, 2**31 - 1), axis=st.sampled_from(["mu", "sigma", "L"]))
 def test_estimator_lab(preset, mu, sigma, k, L, reps, seed, axis):
-    check(open_page("pages/1_Estimator_Lab.py", f=preset, mu=str(mu), sigma=str(sigma), k=str(k), L=str(L),
+    check(open_page("pages/3_Estimator_Lab.py", f=preset, mu=str(mu), sigma=str(sigma), k=str(k), L=str(L),
                     reps=str(reps), seed=str(seed), axis=axis))
 
 
@@ -59,7 +59,7 @@ HOSTILE = ["exp(1000*x)", "exp(x**2)", "1/x", "log(x)", "sqrt(x)", "x**1000", "0
        L=st.sampled_from([1, 2, 1000]), view=st.sampled_from(["numbers", "by_L"]),
        axis=st.sampled_from(["mu", "sigma", "L"]), of=st.sampled_from(["mu", "sigma", "log_sigma"]))
 def test_estimator_lab_hostile_formulas(formula, mu, sigma, L, view, axis, of):
-    at = open_page("pages/1_Estimator_Lab.py", f="custom", expr=formula, mu=str(mu), sigma=str(sigma),
+    at = open_page("pages/3_Estimator_Lab.py", f="custom", expr=formula, mu=str(mu), sigma=str(sigma),
                    L=str(L), reps="1000", view=view, axis=axis, of=of)
     check(at)
 
@@ -95,7 +95,7 @@ def test_variance_landscape(function, sweep, mu, sigma, k):
        sigma=grid(0.1, 3.0, 0.1), seed=st.integers(0, 10_000), netseed=st.integers(0, 10_000))
 def test_why_sampling_blocks(data, theta, n, mu, sigma, seed, netseed):
     from core.blocking import DECOMPOSITIONS
-    at = open_page("pages/2_Why_Sampling_Blocks_Gradients.py", theta=str(theta), n=str(n), mu=str(mu),
+    at = open_page("pages/1_Why_Sampling_Blocks_Gradients.py", theta=str(theta), n=str(n), mu=str(mu),
                    sigma=str(sigma), seed=str(seed), netseed=str(netseed))
     check(at)
     check(at.selectbox(key="fz").set_value(data.draw(st.sampled_from(list(DECOMPOSITIONS)))).run())
@@ -106,7 +106,7 @@ def test_why_sampling_blocks(data, theta, n, mu, sigma, seed, netseed):
        x=grid(-3.0, 3.0, 0.1), s=grid(0.2, 2.0, 0.05), qmu=grid(-3.0, 3.0, 0.05), qsigma=grid(0.05, 2.0, 0.05),
        L=st.sampled_from([1, 2, 50]), c=grid(-2.0, 2.0, 0.1))
 def test_reparameterization_trick(mu, sigma, n, seed, x, s, qmu, qsigma, L, c):
-    check(open_page("pages/3_Reparameterization_Trick.py", mu=str(mu), sigma=str(sigma), n=str(n), seed=str(seed),
+    check(open_page("pages/2_Reparameterization_Trick.py", mu=str(mu), sigma=str(sigma), n=str(n), seed=str(seed),
                     x=str(x), s=str(s), qmu=str(qmu), qsigma=str(qsigma), L=str(L), c=str(c)))
 
 
@@ -174,7 +174,7 @@ def _apply(at, action):
 @settings(SETTINGS, max_examples=12)
 @given(actions=st.lists(_lab_action(), min_size=3, max_size=8))
 def test_estimator_lab_sequences(actions):
-    at = open_page("pages/1_Estimator_Lab.py")
+    at = open_page("pages/3_Estimator_Lab.py")
     for action in actions:
         at = _apply(at, action)
         check(at)

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 from core.reparam import elbo_exact
 from tests.app.conftest import open_page
 
-PAGE = "pages/3_Reparameterization_Trick.py"
+PAGE = "pages/2_Reparameterization_Trick.py"
 
 
 def run(**query) -> AppTest:

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 from core.blocking import DECOMPOSITIONS, decomposition
 from tests.app.conftest import open_page
 
-PAGE = "pages/2_Why_Sampling_Blocks_Gradients.py"
+PAGE = "pages/1_Why_Sampling_Blocks_Gradients.py"
 
 
 def run(**query) -> AppTest:

@@ -158,3 +158,5 @@ def failure_section() -> None:
 
 
 failure_section()
+
+ui.next_step()

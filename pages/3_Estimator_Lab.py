@@ -261,3 +261,5 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
 
 
 lab()
+
+ui.next_step()

@@ -154,3 +154,5 @@ def network_section() -> None:
 
 
 network_section()
+
+ui.next_step()
