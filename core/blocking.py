@@ -14,6 +14,7 @@ without error to the wrong number.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -54,18 +55,32 @@ DECOMPOSITION_LABELS = {"shift": "(z − θ)² + z", "scale": "θ·z²", "densit
 
 def decomposition_snippet(name: str, theta: float, n: int, seed: int = 0) -> str:
     """Runnable torch code printing what :func:`naive_and_reparam_mc` returns for these settings."""
-    source = DECOMPOSITIONS[name][1]
+    source = DECOMPOSITIONS[name][1].replace(" + 0.0 * t", "")
+    if re.search(r"\bt\b", source):
+        gradient = """    loss.backward()
+    print(method, theta.grad.item())"""
+    else:  # θ is only in the density: with .sample() nothing connects the loss to θ
+        gradient = """    # With .sample() and no theta in f, the loss has no graph back to theta
+    # at all (backward() would say "does not require grad"): autograd's 0.
+    if loss.requires_grad:
+        loss.backward()
+    print(method, theta.grad.item() if theta.grad is not None else 0.0)"""
     return f"""import torch
 from torch.distributions import Normal
 
-f = lambda z, t: {source}
+
+def f(z, t):
+    return {source}
+
+
 for method in ("sample", "rsample"):
     torch.manual_seed({int(seed)})
     theta = torch.tensor({float(theta)!r}, dtype=torch.float64, requires_grad=True)
     dist = Normal(theta, torch.tensor(1.0, dtype=torch.float64))
-    z = getattr(dist, method)(({int(n)},))     # .sample(): detached; .rsample(): z = theta + eps
-    f(z, theta).mean().backward()
-    print(method, theta.grad.item())
+    # .sample(): z detached from theta; .rsample(): z = theta + eps
+    z = getattr(dist, method)(({int(n)},))
+    loss = f(z, theta).mean()
+{gradient}
 """
 
 
@@ -173,7 +188,8 @@ def sampling_demos(mu: float, sigma: float, seed: int) -> dict[str, dict]:
     return demos
 
 
-def autograd_dot(tensor: torch.Tensor, names: dict[int, str] | None = None, title: str = "") -> str:
+def autograd_dot(tensor: torch.Tensor, names: dict[int, str] | None = None, title: str = "",
+                 rankdir: str = "BT") -> str:
     """A Graphviz DOT picture of ``tensor.grad_fn``'s graph.
 
     Parameters (leaves that require grad) are filled boxes; an input that autograd
@@ -182,7 +198,7 @@ def autograd_dot(tensor: torch.Tensor, names: dict[int, str] | None = None, titl
     """
     names = names or {}
     lines = [
-        "digraph G {", "rankdir=BT;", 'node [fontname="Helvetica", fontsize=11];',
+        "digraph G {", f"rankdir={rankdir};", 'node [fontname="Helvetica", fontsize=15]; edge [arrowsize=0.8]; nodesep=0.3; ranksep=0.3;',
         'edge [color="#7F7F7F"];',
     ]
     if title:

@@ -574,53 +574,123 @@ def _compile_call(node: ast.Call, switches: list[Fn], oscillators: list[tuple[st
     return _Node(where, kind, depends)
 
 
-TORCH_PRELUDE = """import torch
-from math import pi, e
-from torch import sin, cos, tan, exp, log, log1p, sqrt, tanh, sinh, cosh, atan, erf, sigmoid, abs, relu, sign
-arctan = atan
-softplus = torch.nn.functional.softplus
-step = lambda u: (u > 0).double()
-where = lambda c, a, b: torch.where(torch.as_tensor(c) != 0, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
-min = lambda *a: __import__("functools").reduce(torch.minimum, [torch.as_tensor(v, dtype=torch.float64) for v in a])
-max = lambda *a: __import__("functools").reduce(torch.maximum, [torch.as_tensor(v, dtype=torch.float64) for v in a])
-"""
+# ---------------------------------------------------------------------------------------
+# Plain PyTorch for a parsed formula: what a lecturer would type, e.g.
+#     def f(x):
+#         return torch.cos(3 * x) + (x > 0).double()
+# Comparisons are booleans where a boolean is meant (inside and/or/not, where's condition) and
+# .double() where a number is; min/max with constants become torch.clamp.
+# ---------------------------------------------------------------------------------------
+_TORCH_NAMES = {name: f"torch.{name}" for name in _SMOOTH_FUNCTIONS}
+_TORCH_NAMES.update(arctan="torch.atan", softplus="torch.nn.functional.softplus", abs="torch.abs",
+                    relu="torch.relu", sign="torch.sign")
 
 
-class _TorchSource(ast.NodeTransformer):
-    """Rewrite what Python's `and`, `or`, `not` and chained comparisons would do on scalars
-    into elementwise tensor operations."""
+def _dotted(path: str) -> ast.expr:
+    parts = path.split(".")
+    node: ast.expr = ast.Name(parts[0], ast.Load())
+    for part in parts[1:]:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
 
-    def visit_BoolOp(self, node):
-        self.generic_visit(node)
-        op = ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr()
-        values = [ast.Compare(left=v, ops=[ast.NotEq()], comparators=[ast.Constant(0)]) for v in node.values]
-        out = values[0]
-        for v in values[1:]:
-            out = ast.BinOp(left=out, op=op, right=v)
-        return out
 
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Not):
-            return ast.Compare(left=node.operand, ops=[ast.Eq()], comparators=[ast.Constant(0)])
-        return node
+def _call(path: str, *args: ast.expr, **keywords: ast.expr) -> ast.Call:
+    return ast.Call(_dotted(path), list(args), [ast.keyword(k, v) for k, v in keywords.items()])
 
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) == 1:
-            return node
-        parts = [node.left, *node.comparators]
-        pairs = [ast.Compare(left=a, ops=[op], comparators=[b]) for op, a, b in zip(node.ops, parts, parts[1:])]
-        out = pairs[0]
-        for p in pairs[1:]:
-            out = ast.BinOp(left=out, op=ast.BitAnd(), right=p)
-        return out
+
+def _uses_x(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "x" for n in ast.walk(node))
+
+
+class _PlainTorch:
+    """Translate a whitelisted formula's AST into plain torch code. ``expr`` returns a node and
+    whether it is a boolean tensor."""
+
+    def __init__(self) -> None:
+        self.uses_math = False
+
+    def number(self, node: ast.AST) -> ast.expr:
+        out, boolean = self.expr(node)
+        return ast.Call(ast.Attribute(out, "double", ast.Load()), [], []) if boolean else out
+
+    def boolean(self, node: ast.AST) -> ast.expr:
+        out, boolean = self.expr(node)
+        return out if boolean else ast.Compare(out, [ast.NotEq()], [ast.Constant(0)])
+
+    def expr(self, node: ast.AST) -> tuple[ast.expr, bool]:
+        if isinstance(node, ast.Constant):
+            return ast.Constant(node.value), False
+        if isinstance(node, ast.Name):
+            if node.id in CONSTANTS:
+                self.uses_math = True
+                return _dotted(f"math.{node.id}"), False
+            return ast.Name(node.id, ast.Load()), False
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                out, boolean = self.expr(node.operand)
+                if boolean:
+                    return ast.UnaryOp(ast.Invert(), out), True
+                return ast.Compare(out, [ast.Eq()], [ast.Constant(0)]), True
+            return ast.UnaryOp(node.op, self.number(node.operand)), False
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(self.number(node.left), node.op, self.number(node.right)), False
+        if isinstance(node, ast.BoolOp):
+            op = ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr()
+            out = self.boolean(node.values[0])
+            for value in node.values[1:]:
+                out = ast.BinOp(out, op, self.boolean(value))
+            return out, True
+        if isinstance(node, ast.Compare):
+            parts = [self.number(p) for p in (node.left, *node.comparators)]
+            pairs = [ast.Compare(a, [op], [b]) for op, a, b in zip(node.ops, parts, parts[1:])]
+            out = pairs[0]
+            for pair in pairs[1:]:
+                out = ast.BinOp(out, ast.BitAnd(), pair)
+            return out, True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self.call(node.func.id, node.args)
+        raise ValueError("not a formula")  # parse_objective's whitelist admits nothing else
+
+    def call(self, name: str, args: list[ast.AST]) -> tuple[ast.expr, bool]:
+        if name == "step":
+            return ast.Compare(self.number(args[0]), [ast.Gt()], [ast.Constant(0)]), True
+        if name == "where":
+            a, b = self.number(args[1]), self.number(args[2])
+            if not _uses_x(a) and not _uses_x(b):  # two numbers: a float64 tensor like x's
+                a = _call("x.new_tensor", a)
+            return _call("torch.where", self.boolean(args[0]), a, b), False
+        if name in ("min", "max"):
+            tensors = [self.number(a) for a in args if _uses_x(a)]
+            numbers = [self.number(a) for a in args if not _uses_x(a)]
+            bound = numbers[0] if len(numbers) == 1 else _call(name, *numbers) if numbers else None
+            if not tensors:
+                return bound, False
+            out = tensors[0]
+            for other in tensors[1:]:
+                out = _call("torch.minimum" if name == "min" else "torch.maximum", out, other)
+            if bound is not None:
+                out = _call("torch.clamp", out, **{"max" if name == "min" else "min": bound})
+            return out, False
+        return _call(_TORCH_NAMES[name], *(self.number(a) for a in args)), False
 
 
 def torch_source(objective: str | Objective) -> str:
-    """A self-contained Python snippet defining ``f(x)`` for torch tensors, equal to the
-    parsed objective (comparisons give 0/1 as float64)."""
+    """A self-contained Python snippet defining ``f(x)`` for float64 torch tensors, equal to
+    the parsed objective (comparisons give 0/1), written as plain torch code."""
     text = parse_objective(objective).text  # validates with the whitelist first
-    tree = _TorchSource().visit(_ast_parse(text))
-    body = ast.unparse(ast.fix_missing_locations(tree))
-    return TORCH_PRELUDE + f"f = lambda x: torch.as_tensor({body}, dtype=torch.float64) + 0.0 * x\n"
+    tree = _ast_parse(text)
+    translate = _PlainTorch()
+    body = translate.number(tree.body)
+    if not _uses_x(body):  # a constant f: one value per sample all the same
+        body = _call("torch.full_like", ast.Name("x", ast.Load()), body)
+    code = ast.unparse(ast.fix_missing_locations(body))
+    imports = "import math\nimport torch\n" if translate.uses_math else "import torch\n"
+    return f"{imports}\n\ndef f(x):\n    return {code}\n"
+
+
+def torch_differentiable(objective: str | Objective) -> bool:
+    """Whether autograd finds a path from f(x) back to x in :func:`torch_source`'s code (False
+    for a piecewise-constant f such as x > 0, whose output carries no graph at all)."""
+    namespace: dict = {}
+    exec(torch_source(objective), namespace)  # our own code, generated from the whitelisted formula
+    return bool(namespace["f"](torch.zeros(2, dtype=torch.float64, requires_grad=True)).requires_grad)

@@ -5,7 +5,7 @@ formula the page evaluates, and prints the numbers the page shows next to it.
 """
 from __future__ import annotations
 
-from .objective import torch_source
+from .objective import torch_differentiable, torch_source
 
 __all__ = ["estimators_snippet", "baseline_snippet", "variance_snippet", "discrete_snippet", "reinforce_snippet",
            "flipout_snippet", "vae_snippet", "elbo_snippet"]
@@ -13,20 +13,29 @@ __all__ = ["estimators_snippet", "baseline_snippet", "variance_snippet", "discre
 
 def estimators_snippet(objective: str, mu: float, sigma: float, L: int, seed: int = 0) -> str:
     """Pathwise and score-function estimates of ∇(μ,σ) E[f(x)], x ~ N(μ, σ²), from L samples."""
+    if torch_differentiable(objective):
+        pathwise = """f(z).mean().backward()
+print("pathwise:", mu.grad.item(), sigma.grad.item())
+mu.grad = sigma.grad = None
+"""
+    else:
+        pathwise = """# f is piecewise constant: f(z) carries no autograd graph back to mu and
+# sigma (backward() would say "does not require grad"). The pathwise
+# gradient is 0: the jump is invisible to it.
+print("pathwise:", 0.0, 0.0)
+"""
     return torch_source(objective) + f"""
+
 torch.manual_seed({int(seed)})
 mu = torch.tensor({float(mu)!r}, dtype=torch.float64, requires_grad=True)
 sigma = torch.tensor({float(sigma)!r}, dtype=torch.float64, requires_grad=True)
 L = {int(L)}
 
-# Pathwise (reparameterization): the randomness is eps, and z is a function of mu and sigma.
+# Pathwise (reparameterization): the randomness is eps; z is a function of mu and sigma.
 eps = torch.randn(L, dtype=torch.float64)
 z = mu + sigma * eps
-f(z).mean().backward()
-print("pathwise:", mu.grad.item(), sigma.grad.item())
-
-# Score function (REINFORCE): detached samples, differentiate log p instead of f.
-mu.grad = sigma.grad = None
+{pathwise}
+# Score function (REINFORCE): detached samples; differentiate log p instead of f.
 dist = torch.distributions.Normal(mu, sigma)
 x = dist.sample((L,))
 (f(x) * dist.log_prob(x)).mean().backward()
@@ -37,12 +46,13 @@ print("score:", mu.grad.item(), sigma.grad.item())
 def baseline_snippet(objective: str, mu: float, sigma: float, b: float, L: int, seed: int = 0) -> str:
     """The score-function estimate with a constant baseline b (REINFORCE with a baseline)."""
     return torch_source(objective) + f"""
+
 torch.manual_seed({int(seed)})
 mu = torch.tensor({float(mu)!r}, dtype=torch.float64, requires_grad=True)
 sigma = torch.tensor({float(sigma)!r}, dtype=torch.float64, requires_grad=True)
-b = {float(b)!r}                       # a constant: it must not depend on these samples
+b = {float(b)!r}  # a constant: it must not depend on these samples
 dist = torch.distributions.Normal(mu, sigma)
-x = dist.sample(({int(L)},))            # detached samples
+x = dist.sample(({int(L)},))  # detached samples
 ((f(x) - b) * dist.log_prob(x)).mean().backward()
 print("score with baseline:", mu.grad.item(), sigma.grad.item())
 """
@@ -50,13 +60,21 @@ print("score with baseline:", mu.grad.item(), sigma.grad.item())
 
 def variance_snippet(objective: str, mu: float, sigma: float, n: int = 100_000, seed: int = 0) -> str:
     """Single-sample variances of the pathwise and score-function estimators, by Monte Carlo."""
+    if torch_differentiable(objective):
+        derivative = """f(x).sum().backward()  # x.grad[i] = f'(x_i)
+df = x.grad
+"""
+    else:
+        derivative = """# f is piecewise constant: f'(x) = 0 wherever it exists.
+df = torch.zeros(n, dtype=torch.float64)
+"""
     return torch_source(objective) + f"""
+
 torch.manual_seed({int(seed)})
 mu, sigma, n = {float(mu)!r}, {float(sigma)!r}, {int(n)}
 eps = torch.randn(n, dtype=torch.float64)
 x = (mu + sigma * eps).requires_grad_(True)
-f(x).sum().backward()                         # x.grad[i] = f'(x_i): one pathwise sample each
-pathwise_mu, pathwise_sigma = x.grad, x.grad * eps
+{derivative}pathwise_mu, pathwise_sigma = df, df * eps  # one pathwise sample each
 fx = f(x.detach())
 score_mu, score_sigma = fx * eps / sigma, fx * (eps**2 - 1) / sigma
 print("pathwise variance:", pathwise_mu.var().item(), pathwise_sigma.var().item())
@@ -68,7 +86,17 @@ def discrete_snippet(objective: str, logits, values, n: int = 100_000, seed: int
     """Score-function and straight-through estimates for a categorical draw, averaged over n draws."""
     logits = [float(v) for v in logits]
     values = [float(v) for v in values]
+    if torch_differentiable(objective):
+        straight_through = """f(y @ v).mean().backward()
+print("straight-through:", theta.grad.tolist())
+"""
+    else:
+        straight_through = """# f is piecewise constant: f(y @ v) carries no graph back to theta, so
+# straight-through's gradient is 0.
+print("straight-through:", [0.0] * len(v))
+"""
     return torch_source(objective) + f"""
+
 torch.manual_seed({int(seed)})
 theta = torch.tensor({logits!r}, dtype=torch.float64, requires_grad=True)
 v = torch.tensor({values!r}, dtype=torch.float64)
@@ -80,14 +108,12 @@ k = dist.sample((n,))
 (f(v[k]) * dist.log_prob(k)).mean().backward()
 print("score:", theta.grad.tolist())
 
-# Straight-through: forward the one-hot sample, backward as if it were the probabilities.
+# Straight-through: the one-hot sample forward, the probabilities backward.
 theta.grad = None
 probs = torch.softmax(theta, 0)
 one_hot = torch.nn.functional.one_hot(k, len(v)).double()
 y = one_hot - probs.detach() + probs
-f(y @ v).mean().backward()
-print("straight-through:", theta.grad.tolist())
-"""
+{straight_through}"""
 
 
 def reinforce_snippet(means, offset: float, noise: float, n: int = 100_000, seed: int = 0) -> str:
@@ -101,10 +127,11 @@ policy = torch.distributions.Categorical(logits=theta)
 a = policy.sample(({int(n)},))
 R = means[a] + {float(noise)!r} * torch.randn({int(n)}, dtype=torch.float64)
 log_prob = lambda: torch.distributions.Categorical(logits=theta).log_prob(a)
-(R * log_prob()).mean().backward()                    # REINFORCE: a surrogate whose gradient is the policy gradient
+# REINFORCE: a surrogate whose gradient is the policy gradient.
+(R * log_prob()).mean().backward()
 print("no baseline:", theta.grad.tolist())
 theta.grad = None
-b = (R.sum() - R) / ({int(n)} - 1)                     # leave-one-out baseline
+b = (R.sum() - R) / ({int(n)} - 1)  # leave-one-out baseline
 ((R - b) * log_prob()).mean().backward()
 print("leave-one-out:", theta.grad.tolist())
 """
@@ -115,16 +142,20 @@ def flipout_snippet(batch: int = 32, reps: int = 20_000, seed: int = 0) -> str:
     return f"""import math
 import torch
 torch.manual_seed({int(seed)})
-g = torch.Generator().manual_seed(0)                   # the page's data set (core.weight_noise.make_data)
-x = torch.randn((512, 8), generator=g, dtype=torch.float64)
-y = x @ torch.linspace(-1.0, 1.0, 8, dtype=torch.float64) + 0.5 * torch.randn(512, generator=g, dtype=torch.float64)
+f64 = torch.float64
+# The page's data set (core.weight_noise.make_data):
+g = torch.Generator().manual_seed(0)
+x = torch.randn((512, 8), generator=g, dtype=f64)
+w_true = torch.linspace(-1.0, 1.0, 8, dtype=f64)
+y = x @ w_true + 0.5 * torch.randn(512, generator=g, dtype=f64)
 xb, yb = x[:{int(batch)}], y[:{int(batch)}]
-R = {int(reps)}                                        # independent estimates, batched
-mu = torch.zeros((R, 8), dtype=torch.float64, requires_grad=True)
-log_sigma = torch.full((R, 8), -1.0, dtype=torch.float64, requires_grad=True)
-delta = torch.exp(log_sigma) * torch.randn((R, 8), dtype=torch.float64)       # one shared perturbation
-s = torch.randint(0, 2, (R, {int(batch)}, 8)).double() * 2 - 1                    # per-example input signs
-r = torch.randint(0, 2, (R, {int(batch)})).double() * 2 - 1                       # per-example output signs
+R = {int(reps)}  # independent estimates, batched
+mu = torch.zeros((R, 8), dtype=f64, requires_grad=True)
+log_sigma = torch.full((R, 8), -1.0, dtype=f64, requires_grad=True)
+# One shared weight perturbation per estimate, made per-example by random signs:
+delta = torch.exp(log_sigma) * torch.randn((R, 8), dtype=f64)
+s = torch.randint(0, 2, (R, {int(batch)}, 8)).double() * 2 - 1  # input signs
+r = torch.randint(0, 2, (R, {int(batch)})).double() * 2 - 1  # output signs
 a = (xb * mu[:, None, :]).sum(-1) + ((xb * s) * delta[:, None, :]).sum(-1) * r
 loglik = -0.5 * math.log(2 * math.pi * 0.25) - (yb - a) ** 2 / (2 * 0.25)
 loglik.mean(1).sum().backward()
@@ -134,11 +165,11 @@ print("exact d/dmu:", (xb * yb[:, None]).mean(0).div(0.25).tolist())
 
 
 def vae_snippet(latent: int = 2, L: int = 2) -> str:
-    """Seed 001's Sampling layer in PyTorch, and the two ways to get the encoder's gradient."""
+    """The Keras VAE example's Sampling layer in PyTorch, and the two ways to get the encoder's gradient."""
     return f"""import torch
 from torch import nn
 
-def sampling(z_mean, z_log_var):                       # seed 001's Keras Sampling layer, in PyTorch
+def sampling(z_mean, z_log_var):  # the Keras VAE example's Sampling layer, in PyTorch
     eps = torch.randn_like(z_mean)
     return z_mean + torch.exp(0.5 * z_log_var) * eps
 
@@ -150,8 +181,10 @@ h = encoder(x)
 z_mean, z_log_var = h[:, :{int(latent)}], h[:, {int(latent)}:]
 kl = 0.5 * (z_log_var.exp() + z_mean**2 - 1 - z_log_var).sum(-1)
 
-def loglik(z):                                         # log p(x | z), Bernoulli pixels
-    return -nn.functional.binary_cross_entropy_with_logits(decoder(z), x, reduction="none").sum(-1)
+def loglik(z):  # log p(x | z), Bernoulli pixels
+    logits = decoder(z)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    return -bce(logits, x, reduction="none").sum(-1)
 
 # Pathwise: backprop through z = mean + sigma * eps.
 z = torch.stack([sampling(z_mean, z_log_var) for _ in range({int(L)})])
@@ -165,12 +198,13 @@ reward = torch.stack([loglik(zl) for zl in zd]).detach()
 surrogate = ((reward * q.log_prob(zd).sum(-1)).mean(0) - kl).mean()
 g_score = torch.autograd.grad(surrogate, encoder[0].weight)[0]
 print("ELBO estimate:", elbo.item())
-print("encoder gradient norms, pathwise vs score:", g_path.norm().item(), g_score.norm().item())
+print("encoder gradient norm, pathwise:", g_path.norm().item())
+print("encoder gradient norm, score:", g_score.norm().item())
 """
 
 
 def elbo_snippet(x: float, s: float, mu: float, sigma: float, L: int, seed: int = 0) -> str:
-    """Seed 001's L-sample ELBO estimator for the 1-D model, and its pathwise gradient."""
+    """The Keras VAE example's L-sample ELBO estimator for the 1-D model, and its pathwise gradient."""
     return f"""import torch
 torch.manual_seed({int(seed)})
 x, s, L = {float(x)!r}, {float(s)!r}, {int(L)}
@@ -178,7 +212,8 @@ mu = torch.tensor({float(mu)!r}, dtype=torch.float64, requires_grad=True)
 sigma = torch.tensor({float(sigma)!r}, dtype=torch.float64, requires_grad=True)
 eps = torch.randn(L, dtype=torch.float64)
 z = mu + sigma * eps                                  # the Sampling layer
-loglik = torch.distributions.Normal(z, s).log_prob(torch.tensor(x, dtype=torch.float64)).mean()
+x_obs = torch.tensor(x, dtype=torch.float64)
+loglik = torch.distributions.Normal(z, s).log_prob(x_obs).mean()
 kl = 0.5 * (sigma**2 + mu**2 - 1 - torch.log(sigma**2))
 elbo = loglik - kl
 elbo.backward()

@@ -59,11 +59,23 @@ def decomposition_section() -> None:
         f"gave {reparam_mc:.4f} (it estimates the true gradient)."
     )
     with st.expander("Reproduce this in PyTorch"):
-        st.code(decomposition_snippet(name, float(theta), int(n)) + f"# prints {naive_mc:.6g} and {reparam_mc:.6g}; "
-                f"exact: naive term {d.naive:.6g}, true gradient {d.true:.6g}", language="python")
+        st.code(decomposition_snippet(name, float(theta), int(n)) + f"# prints {naive_mc:.6g} and {reparam_mc:.6g}\n"
+                f"# exact: naive term {d.naive:.6g}, true gradient {d.true:.6g}", language="python", wrap_lines=True)
 
 
 decomposition_section()
+
+
+def _operations(tensor) -> int:
+    """The number of operations in ``tensor``'s autograd graph."""
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        stack.extend(next_fn for next_fn, _ in fn.next_functions)
+    return len(seen)
 
 
 @st.fragment
@@ -97,11 +109,13 @@ def torch_section() -> None:
     }
     for key, (title, explanation) in blurbs.items():
         demo = demos[key]
+        # A graph of more than a few operations gets the box's whole width, below the code.
+        wide = demo["tensor"].grad_fn is not None and _operations(demo["tensor"]) > 5
         with st.container(border=True):
             st.markdown(f"**{title}**")
-            left, right = st.columns([3, 2])
+            left, right = st.columns([1, 1]) if not wide else (st.container(), None)
             with left:
-                st.code(demo["code"], language="python")
+                st.code(demo["code"], language="python", wrap_lines=True)
                 facts = [f"{demo['value_name']} = {demo['x']:.4f}", f"requires_grad = {demo['requires_grad']}",
                          f"grad_fn = {demo['grad_fn']}"]
                 if demo.get("error"):
@@ -114,10 +128,12 @@ def torch_section() -> None:
                     facts.append(f"ε = (z − mu)/sigma = {demo['eps']:.4f}")
                 if "true_d_mu" in demo:
                     facts.append(f"true ∂E[loss]/∂mu = {demo['true_d_mu']:.4f}")
-                st.code("\n".join(facts), language="text")
+                st.code("\n".join(facts), language="text", wrap_lines=True)
                 st.caption(explanation)
-            with right:
-                st.graphviz_chart(autograd_dot(demo["tensor"], demo["names"]), width="stretch")
+            # At its own size (its text as large as the page's), shrunk only where the column is narrower.
+            with right or st.container():
+                st.graphviz_chart(autograd_dot(demo["tensor"], demo["names"]),
+                                  width="content")
 
 
 torch_section()
@@ -135,13 +151,13 @@ def network_section() -> None:
     seed = st.number_input("seed", 0, 10_000, 0, key="netseed", bind="query-params")
     left, right = st.columns(2)
     for column, param, code in (
-        (left, "variance", "z = x_var.sqrt() * torch.randn(x_mean.size()) + x_mean"),
-        (right, "log_variance", "z = x_mean + torch.exp(0.5 * x_logvar) * torch.randn(x_mean.size())"),
+        (left, "variance", "eps = torch.randn(x_mean.size())\nz = x_var.sqrt() * eps + x_mean"),
+        (right, "log_variance", "eps = torch.randn(x_mean.size())\nz = x_mean + torch.exp(0.5 * x_logvar) * eps"),
     ):
         r = conv_sampling_demo(int(seed), param)
         with column:
             st.markdown("**The forum question's version**" if param == "variance" else "**The fix: log-variance (the Keras VAE example's `Sampling` layer)**")
-            st.code(code + "\nloss = conv(z).pow(2).mean(); loss.backward()", language="python")
+            st.code(code + "\nloss = conv(z).pow(2).mean()\nloss.backward()", language="python", wrap_lines=True)
             a, b, c = st.columns(3)
             a.metric("loss", f"{r['loss']:.4g}")  # NaN is shown as NaN here: that is the point
             b.metric("‖∂loss/∂x_mean‖", f"{r['grad_norm_mean']:.4g}")

@@ -132,7 +132,7 @@ def elbo_section() -> None:
     st.caption("4,000 independent L-sample estimates, each one backward pass through z = μ + σε.")
     with st.expander("Reproduce this in PyTorch"):
         st.code(elbo_snippet(x, s, mu, sigma, int(L))
-                + f"# exact: ELBO = {value:.4f}, dmu = {g_mu:.4f}, dsigma = {g_sigma:.4f}", language="python")
+                + f"# exact: ELBO = {value:.4f}, dmu = {g_mu:.4f}, dsigma = {g_sigma:.4f}", language="python", wrap_lines=True)
 
 
 elbo_section()

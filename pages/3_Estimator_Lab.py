@@ -244,7 +244,7 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
     if code.open:
         with code:
             st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
-                    + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python")
+                    + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python", wrap_lines=True)
     if maths.open:
         with maths:
             st.markdown(

@@ -114,8 +114,8 @@ def landscape() -> None:
     st.caption(_coupling_sentence(exact_here, float(k), float(mu), float(sigma)))
     with st.expander(f"Reproduce the pathwise and score variances at k = {k:g}, μ = {mu:g}, σ = {sigma:g} in PyTorch"):
         st.code(variance_snippet(here.text, float(mu), float(sigma))
-                + f"# exact: pathwise {exact_here['pathwise'][0]:.6g} {exact_here['pathwise'][1]:.6g}; "
-                f"score {exact_here['score'][0]:.6g} {exact_here['score'][1]:.6g}", language="python")
+                + f"# exact: pathwise {exact_here['pathwise'][0]:.6g} {exact_here['pathwise'][1]:.6g}\n"
+                f"#        score {exact_here['score'][0]:.6g} {exact_here['score'][1]:.6g}", language="python", wrap_lines=True)
 
 
 def _coupling_sentence(variances: dict, k: float, mu: float, sigma: float) -> str:

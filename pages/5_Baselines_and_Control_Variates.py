@@ -157,7 +157,7 @@ def page() -> None:
 
     with st.expander("Reproduce this in PyTorch (REINFORCE with a baseline)"):
         st.code(baseline_snippet(objective.text, mu, sigma, float(b), int(L), int(seed))
-                + f"# exact: {m.g[0]:.4f}, {m.g[1]:.4f}", language="python")
+                + f"# exact: {m.g[0]:.4f}, {m.g[1]:.4f}", language="python", wrap_lines=True)
 
 
 page()

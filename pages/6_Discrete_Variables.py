@@ -207,8 +207,8 @@ def page() -> None:
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
         st.code(discrete_snippet(text, logits, values, seed=seed)
-                + f"# exact gradient: {np.round(exact, 6).tolist()}; straight-through's expectation: "
-                f"{np.round(st_mean, 6).tolist()}", language="python")
+                + f"# exact gradient: {np.round(exact, 6).tolist()}\n"
+                f"# straight-through's expectation: {np.round(st_mean, 6).tolist()}", language="python", wrap_lines=True)
 
     st.subheader("2 · Straight-through can point the wrong way")
     wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]

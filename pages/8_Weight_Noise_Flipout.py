@@ -69,7 +69,7 @@ def page() -> None:
                      "this server's time per estimate at B = 128 (µs, median of 5)": round(1e6 * timing[m], 1)})
     st.dataframe(rows, hide_index=True, width="stretch")
     with st.expander("Reproduce a Flipout gradient in PyTorch"):
-        st.code(flipout_snippet(seed=int(seed)), language="python")
+        st.code(flipout_snippet(seed=int(seed)), language="python", wrap_lines=True)
     st.subheader("2 · A short training run")
     h = training(int(batch), int(seed))
     ui.chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)"),

@@ -31,7 +31,7 @@ MAX_RUNS = 12
 SECONDS_PER_STEP = 0.0035
 
 with st.expander("Reproduce the sampling layer and both encoder gradients in PyTorch"):
-    st.code(vae_snippet(), language="python")
+    st.code(vae_snippet(), language="python", wrap_lines=True)
 
 
 @st.cache_resource(show_spinner=False)
