@@ -435,9 +435,15 @@ def batch_variance_figure(batch_sizes, variances: dict[str, dict[str, np.ndarray
     b = np.asarray(batch_sizes, dtype=float)
     for col, key in ((1, "mu"), (2, "log_sigma")):
         for name, d in variances.items():
+            se = d.get(f"{key}_se")
             fig.add_trace(go.Scatter(x=b, y=d[key], mode="lines+markers", name=labels[name], showlegend=col == 1,
                                      line=dict(color=WEIGHT_NOISE_COLORS[name], width=2.5),
-                                     hovertemplate=f"{labels[name]}<br>B = %{{x}}: %{{y:.3g}}<extra></extra>"), row=1, col=col)
+                                     error_y=None if se is None else dict(type="data", array=se, visible=True,
+                                                                          thickness=1.5, width=3),
+                                     customdata=se,
+                                     hovertemplate=f"{labels[name]}<br>B = %{{x}}: %{{y:.3g}}"
+                                                   + (" ± %{customdata:.2g}" if se is not None else "")
+                                                   + "<extra></extra>"), row=1, col=col)
         ref = max(d[key][0] for d in variances.values())
         fig.add_trace(go.Scatter(x=b, y=ref / b, mode="lines", name="1/B", showlegend=col == 1,
                                  line=dict(color=EXACT_COLOR, dash="dot")), row=1, col=col)
@@ -449,12 +455,18 @@ def batch_variance_figure(batch_sizes, variances: dict[str, dict[str, np.ndarray
 
 
 def training_curves(histories: dict[str, np.ndarray], labels: dict[str, str], colors: dict[str, str],
-                    y_title: str) -> go.Figure:
-    """One line per method against the step."""
+                    y_title: str, zoom_after: int = 0) -> go.Figure:
+    """One line per method against the step. With ``zoom_after``, the y-axis spans the values
+    after that step (a steep start would flatten the differences that matter)."""
     fig = go.Figure([go.Scatter(x=np.arange(h.size), y=h, mode="lines", name=labels[n],
                                 line=dict(color=colors[n], width=2.5)) for n, h in histories.items()])
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text=y_title)
+    tails = [h[zoom_after:] for h in histories.values() if h[zoom_after:].size and np.all(np.isfinite(h[zoom_after:]))]
+    if zoom_after and tails:
+        lo, hi = min(float(t.min()) for t in tails), max(float(t.max()) for t in tails)
+        pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
     return fig
 

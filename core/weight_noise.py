@@ -122,21 +122,40 @@ def time_per_estimate(batch: int, *, repeats: int = 5, reps: int = 100, seed: in
 
 def variance_by_batch(batch_sizes, *, reps: int = 400, seed: int = 0, log_sigma: float = -1.0
                       ) -> dict[str, dict[str, np.ndarray]]:
-    """Total variance (summed over the D coordinates) of each method's gradient estimate for
-    μ and for log σ at every batch size, with minibatches drawn from the data.
-    {method: {"mu": (len,), "log_sigma": (len,)}}; :func:`time_per_estimate` times them.
+    """Total variance (summed over the D coordinates, tr Var g) of each method's gradient
+    estimate for μ and for log σ at every batch size, with minibatches drawn from the data,
+    and its standard error: {method: {"mu", "mu_se", "log_sigma", "log_sigma_se": (len,)}}.
+
+    The SE of tr Var g comes from the spread of d_r = ‖g_r − ḡ‖² over the replicates (it is
+    heavy-tailed here, so the Gaussian √(2/R)·V would understate it).
+
+    At B = 1 the methods that are the same estimator are pooled: for μ all four (the gradient
+    depends only on the pre-activation, which has one distribution), for log σ every one but
+    local reparameterization (Flipout's signs and a fresh weight change nothing for one example).
+    Separate runs of one estimator would draw different points, differing only by Monte Carlo.
+    :func:`time_per_estimate` times them.
     """
     x, y, _ = make_data()
     D = x.shape[1]
     mu = torch.zeros(D, dtype=torch.float64)
     ls = torch.full((D,), float(log_sigma), dtype=torch.float64)
-    out = {m: {"mu": [], "log_sigma": []} for m in WEIGHT_NOISE_METHODS}
+    keys = ("mu", "mu_se", "log_sigma", "log_sigma_se")
+    out = {m: {k: [] for k in keys} for m in WEIGHT_NOISE_METHODS}
     for i, B in enumerate(batch_sizes):
         xb, yb = _minibatches(x, y, reps, int(B), seeded_generator(seed, 400 + i))
+        spread = {}  # (method, parameter): d_r = ‖g_r − ḡ‖² · R/(R − 1), whose mean is tr Var g
         for j, m in enumerate(WEIGHT_NOISE_METHODS):
             g_mu, g_ls = gradient_samples(m, xb, yb, mu, ls, seeded_generator(seed, 500 + 10 * i + j))
-            out[m]["mu"].append(float(g_mu.var(0).sum()))
-            out[m]["log_sigma"].append(float(g_ls.var(0).sum()))
+            for key, g in (("mu", g_mu), ("log_sigma", g_ls)):
+                spread[m, key] = ((g - g.mean(0)) ** 2).sum(1) * (reps / (reps - 1))
+        for m in WEIGHT_NOISE_METHODS:
+            for key in ("mu", "log_sigma"):
+                same = [m]
+                if int(B) == 1 and (key == "mu" or m != "local"):
+                    same = [n for n in WEIGHT_NOISE_METHODS if key == "mu" or n != "local"]
+                d = torch.cat([spread[n, key] for n in same])
+                out[m][key].append(float(d.mean()))
+                out[m][f"{key}_se"].append(float(d.std() / math.sqrt(d.numel())))
     return {m: {k: np.array(v) for k, v in d.items()} for m, d in out.items()}
 
 

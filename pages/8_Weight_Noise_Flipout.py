@@ -53,29 +53,69 @@ def page() -> None:
     ui.chart(batch_variance_figure(BATCHES, v, WEIGHT_NOISE_METHODS), key="bvar",
                     alt="Log-log plot of minibatch gradient variance against batch size for four weight-noise estimators")
     st.caption(
-        "400 independent minibatches per batch size, μ = 0. Total variance summed over the 8 coordinates. With one "
-        "shared sample the μ-gradient stops improving: its weight noise is common to the whole batch. Local "
-        "reparameterization and independent weights fall like 1/B for both parameters. Flipout's μ-gradient falls "
-        "like 1/B too; its log σ-gradient keeps a floor, from terms quadratic in the shared perturbation (Δ_j², "
-        "which random signs cannot flip). " + _floor_sentence(v)
+        "400 independent minibatches per batch size, μ = 0; total variance summed over the 8 coordinates, with ±1 "
+        "standard error. At B = 1 the estimators that coincide there share one pooled point (all four for μ; all but "
+        "local reparameterization for log σ). " + _fall_sentence(v) + " " + _floor_sentence(v)
     )
     i128 = BATCHES.index(128)
     rows = []
     for m, label in WEIGHT_NOISE_METHODS.items():
         draws = {"shared": "D", "local": "B", "flipout": "D + B·(D + 1) signs", "independent": "B·D"}[m]
         rows.append({"method": label, "random numbers per minibatch": draws,
-                     "variance ∂μ at B = 128": ui.fmt(v[m]["mu"][i128], 3),
-                     "variance ∂log σ at B = 128": ui.fmt(v[m]["log_sigma"][i128], 3),
+                     "variance ∂μ at B = 128": f"{ui.fmt(v[m]['mu'][i128], 3)} ± {ui.fmt(v[m]['mu_se'][i128], 2)}",
+                     "variance ∂log σ at B = 128":
+                         f"{ui.fmt(v[m]['log_sigma'][i128], 3)} ± {ui.fmt(v[m]['log_sigma_se'][i128], 2)}",
                      "this server's time per estimate at B = 128 (µs, median of 5)": round(1e6 * timing[m], 1)})
     st.dataframe(rows, hide_index=True, width="stretch")
     with st.expander("Reproduce a Flipout gradient in PyTorch"):
         st.code(flipout_snippet(seed=int(seed)), language="python", wrap_lines=True)
     st.subheader("2 · A short training run")
     h = training(int(batch), int(seed))
-    ui.chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)"),
-                    key="train", alt="ELBO during training with each weight-noise estimator")
-    st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Final ELBO: "
-               + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items()) + ".")
+    ui.chart(training_curves(h, WEIGHT_NOISE_METHODS, WEIGHT_NOISE_COLORS, "ELBO on all 512 examples (exact)",
+                             zoom_after=ZOOM_AFTER),
+             key="train", alt="ELBO during training with each weight-noise estimator")
+    start = float(next(iter(h.values()))[0])
+    st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Every run starts at "
+               f"ELBO {ui.fmt(start, 4)}; the axis shows the range after step {ZOOM_AFTER}, where the runs differ. "
+               "Final ELBO: " + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items())
+               + " (one run each: compare a few seeds before reading an order into them).")
+
+
+ZOOM_AFTER = 20  # the training chart's y-axis covers the steps after this one
+
+
+def _fall_sentence(v: dict) -> str:
+    """How far each variance falls from the smallest batch to the largest, against 1/B, from the
+    chart's own numbers, and which of them have hit a floor at this setting."""
+    first, last = 0, len(BATCHES) - 1
+    ideal = BATCHES[last] / BATCHES[first]
+    parts, floors, worst, why = [], [], 0.0, {}
+    for key, name in (("mu", "∂μ"), ("log_sigma", "∂log σ")):
+        falls = []
+        for m, label in WEIGHT_NOISE_METHODS.items():
+            a, b = v[m][key][first], v[m][key][last]
+            rel = float(np.hypot(v[m][f"{key}_se"][first] / a, v[m][f"{key}_se"][last] / b))
+            worst = max(worst, rel)
+            falls.append(f"{label} {a / b:.3g}×")
+            if a / b * (1 + 2 * rel) < ideal / 4:  # clearly short of 1/B, beyond its own uncertainty
+                floors.append(f"{label} ({name})")
+                why[m] = True
+        parts.append(f"for {name}, " + ", ".join(falls))
+    text = (f"From B = {BATCHES[first]} to B = {BATCHES[last]}, 1/B would divide a variance by {ideal:g}; here it "
+            f"falls " + "; ".join(parts) + f" (the least certain of these ±{100 * worst:.0f}%). ")
+    if floors:
+        text += ("Falling less than a quarter as far means a floor, noise the whole batch shares: "
+                 + ", ".join(floors) + ".")
+        if why.get("shared"):
+            text += " One shared sample gives every example the same weight noise."
+        if why.get("flipout"):
+            text += (" Flipout's log σ-gradient shares the terms quadratic in the perturbation (Δ_j², which random "
+                     "signs cannot flip).")
+        text += " A floor shows once the weight noise outweighs the noise of picking the minibatch."
+    else:
+        text += ("None falls less than a quarter as far at this log σ: the weight noise is small next to the noise of "
+                 "picking the minibatch. Raise log σ and the shared sample's floor appears.")
+    return text
 
 
 def _floor_sentence(v: dict) -> str:
@@ -85,8 +125,9 @@ def _floor_sentence(v: dict) -> str:
     if not (np.isfinite(flip) and np.isfinite(shared)) or shared <= 0:
         return ""
     ratio = flip / shared
-    return (f"At B = {max(BATCHES)} it is {ui.fmt(flip, 3)} against {ui.fmt(shared, 3)} with one shared sample "
-            f"({ratio:.2g}× that; each from 400 minibatches, so about ±{100 * (2 / 399) ** 0.5:.0f}% apiece).")
+    rel = float(np.hypot(v["flipout"]["log_sigma_se"][i] / flip, v["shared"]["log_sigma_se"][i] / shared))
+    return (f"At B = {max(BATCHES)}, Flipout's log σ-gradient variance is {ui.fmt(flip, 3)} against {ui.fmt(shared, 3)} "
+            f"with one shared sample ({ratio:.2g}× that, ±{100 * rel:.0f}%).")
 
 
 page()
