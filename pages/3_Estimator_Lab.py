@@ -94,10 +94,16 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
     if len(unbiased) >= 2:
         best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
-        if unbiased[best] > 0:
+        # An sd from R replicates is uncertain by about 1/√(2(R − 1)) of itself (more for heavy tails).
+        rel = 1 / math.sqrt(2 * max(plan.reps - 1, 1))
+        if unbiased[best] > 0 and unbiased[worst] / unbiased[best] > 1 + 3 * math.sqrt(2) * rel:
             parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
                          f"(sd {readout_number(unbiased[best])}), "
-                         f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short}")
+                         f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short} "
+                         f"(each sd ±{100 * rel:.2g}% from {plan.reps:,} replicates)")
+        elif unbiased[best] > 0:
+            parts.append(f"the unbiased estimators are about as wide as each other (sd {readout_number(unbiased[best])} "
+                         f"to {readout_number(unbiased[worst])}, each ±{100 * rel:.2g}% from {plan.reps:,} replicates)")
     for n in names:
         z = float(readouts[n]["z"][start])
         if not core.ESTIMATORS[n].unbiased and math.isfinite(z):

@@ -25,6 +25,20 @@ st.latex(r"\mathbb E\big[(f(x)-b)\,s(x)\big]=\nabla_\theta\mathbb E[f],\qquad "
          r"\mathrm{Var}(b)=\mathbb E[f^2s^2]-2b\,\mathbb E[fs^2]+b^2\,\mathbb E[s^2]-g^2,\qquad "
          r"b^*=\frac{\mathbb E[f s^2]}{\mathbb E[s^2]}.")
 
+def _best_baseline_sentence(b_star: tuple[float, float], f_mean: float, scale: float) -> str:
+    """Whether the best baselines for μ and σ differ, and whether E[f] is one of them, from the
+    numbers shown above (equal means equal to 4 significant digits, as printed)."""
+    same = lambda a, b: abs(a - b) <= 5e-5 * max(abs(a), abs(b), 1e-12 * scale)  # noqa: E731
+    text = ("Here the best baseline is the same for μ and σ" if same(*b_star)
+            else "Here the best baseline differs between μ and σ")
+    hits = [name for name, v in (("μ", b_star[0]), ("σ", b_star[1])) if same(v, f_mean)]
+    if len(hits) == 2:
+        return text + ", and E[f] is it."
+    if hits:
+        return text + f", and E[f] is the best only for {hits[0]}."
+    return text + ", and neither is E[f]."
+
+
 REPS = 20_000
 
 
@@ -113,7 +127,7 @@ def page() -> None:
         f"At b = {b:g}: mean of {REPS:,} estimates ∂μ = {s_mu.mean:.4g} (exact {m.g[0]:.4g}, bias/SE = {s_mu.z:+.2f}); "
         f"∂σ = {s_sigma.mean:.4g} (exact {m.g[1]:.4g}, bias/SE = {s_sigma.z:+.2f}). "
         "Move b: the means stay on the exact gradient while the variance moves along the parabola. "
-        "The best baseline differs between μ and σ, and is not E[f]."
+        + _best_baseline_sentence(b_star, 0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean, scale)
     )
 
     st.subheader("2 · Baselines that see their own sample, and ones that do not")

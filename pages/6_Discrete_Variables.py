@@ -21,7 +21,8 @@ st.markdown(
     r"$\theta$ does, so there is no pathwise derivative. The exact gradient is a finite sum, "
     r"$\partial_{\theta_j}\mathbb E[f] = \pi_j\big(f(v_j)-\sum_k \pi_k f(v_k)\big)$, computed here by enumeration. "
     "Unbiased estimators (score function, leave-one-out, ARM, DisARM) hit it on average; the popular "
-    "shortcuts (straight-through, Gumbel-softmax) trade bias for lower variance."
+    "shortcuts (straight-through, Gumbel-softmax) accept a bias in the hope of a lower variance. Whether they get "
+    "it depends on f, θ and τ: the table and section 3 measure both."
 )
 
 LABELS = {n: lab for n, (lab, _) in DISCRETE_ESTIMATORS.items()}
