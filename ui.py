@@ -1057,13 +1057,28 @@ def fixed(value: float, decimals: int = 4) -> str:
     return f"{round(value, decimals) + 0.0:.{decimals}f}"
 
 
-def fmt(value: float, digits: int = 4) -> str:
-    """A number for a table: NaN as '—', infinities spelled out."""
+ROUNDING = 1e-12  # a value this small next to the numbers around it is 0 up to rounding
+
+
+def zeroed(value: float, scale: float) -> float:
+    """``value``, or 0 when it is 0 up to rounding next to ``scale`` (the size of the numbers it
+    is shown with): −1.6e-17 for an exact gradient of 0, a variance of 1.8e-31 beside 39."""
+    try:
+        return 0.0 if math.isfinite(value) and abs(value) <= ROUNDING * abs(scale) else value
+    except TypeError:
+        return value
+
+
+def fmt(value: float, digits: int = 4, scale: float | None = None) -> str:
+    """A number for a table: NaN as '—', infinities spelled out, no '-0'; with ``scale``, a value
+    that is 0 up to rounding next to it reads 0."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}g}"
+    if scale is not None:
+        value = zeroed(value, scale)
+    return f"{float(f'{value:.{digits}g}') + 0.0:.{digits}g}"
 
 
 @contextlib.contextmanager

@@ -1,4 +1,6 @@
 """Why sampling blocks gradients: the decomposition, and real torch, run on the page."""
+import dataclasses
+
 import streamlit as st
 
 import ui
@@ -40,6 +42,8 @@ def decomposition_section() -> None:
                              bind="query-params")
     st.latex(DECOMPOSITIONS[name][0] + r",\qquad z\sim\mathcal N(\theta, 1)")
     d = decomposition(name, float(theta))
+    size = max(abs(d.true), abs(d.naive), abs(d.missing), 1.0)  # the size of its terms: E[f] is O(1) here
+    d = dataclasses.replace(d, **{k: ui.zeroed(getattr(d, k), size) for k in ("true", "naive", "missing")})
     naive_mc, reparam_mc = naive_and_reparam_mc(name, float(theta), int(n), seed=0)
     if not ui.revealed():  # a lecture scene asks first
         ui.hidden_answer("The decomposition")

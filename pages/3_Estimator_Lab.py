@@ -39,6 +39,8 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
         name: summarize((r.d_mu if param == "mu" else r.d_sigma) * scale, exact) for name, r in results.items()
     }
     ref_var = summaries[reference].variance if reference in summaries else float("nan")
+    # The size of this table's numbers: a bias or mean far below it is 0 up to rounding.
+    size = max([abs(exact)] + [v for s in summaries.values() for v in (abs(s.mean), s.std) if math.isfinite(v)])
     for name, r in results.items():
         s = summaries[name]
         verdict = "yes" if r.info.unbiased else "no (biased)"
@@ -47,9 +49,9 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
         rows.append({
             "estimator": r.info.label,
             "unbiased?": verdict,
-            "mean": ui.fmt(s.mean),
-            "exact": ui.fmt(exact),
-            "bias ± SE": f"{ui.fmt(s.bias, 3)} ± {ui.fmt(s.se, 2)}",
+            "mean": ui.fmt(s.mean, scale=size),
+            "exact": ui.fmt(exact, scale=size),
+            "bias ± SE": f"{ui.fmt(s.bias, 3, scale=size)} ± {ui.fmt(s.se, 2, scale=size)}",
             "bias / SE": ui.fmt(s.z, 3),
             "std": ui.fmt(s.std),
             "variance": ui.fmt(s.variance),
@@ -88,7 +90,9 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
     readouts, start, names = stage["readouts"], plan.start, stage["names"]
     at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}"
-    exact = float(stage["exact"][start])
+    size = float(np.nanmax(np.abs(np.concatenate([np.asarray(stage["exact"], float)] + [
+        np.asarray(readouts[n]["std"], float) for n in names]))))
+    exact = ui.zeroed(float(stage["exact"][start]), size)
     parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {readout_number(exact)}"]
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
@@ -184,11 +188,12 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
         )
     if not objective.continuous:
         pm_mu, pm_sigma = exact["pathwise_mean"]
+        size = max(abs(g_mu), abs(g_sigma), abs(pm_mu), abs(pm_sigma))
         st.warning(
             "**f has jumps, so the pathwise estimator is wrong here.** Autograd differentiates f "
             "sample by sample and never sees a jump (the derivative of a step is 0 wherever it exists): "
-            f"it averages to ∂μ ≈ {pm_mu:.4g} and ∂σ ≈ {pm_sigma:.4g}, while the true gradient is "
-            f"({g_mu:.4g}, {g_sigma:.4g}). The score-function and measure-valued estimators only need "
+            f"it averages to ∂μ ≈ {ui.fmt(pm_mu, scale=size)} and ∂σ ≈ {ui.fmt(pm_sigma, scale=size)}, while the "
+            f"true gradient is ({ui.fmt(g_mu, scale=size)}, {ui.fmt(g_sigma, scale=size)}). The score-function and measure-valued estimators only need "
             "values of f and stay unbiased.",
             icon=":material/warning:",
         )

@@ -105,7 +105,7 @@ def landscape() -> None:
         "Crossings are found by bisection on the exact variances. Cost-aware mode multiplies each variance by "
         f"its f-evaluations per sample ({', '.join(f'{core.ESTIMATORS[n].label}: {COST[n]}' for n in LANDSCAPE_ESTIMATORS)})."
     )
-    rows = [{"estimator": core.ESTIMATORS[n].label, **{f"{SWEEP_NAMES[variable]} = {sw.values[i]:.3g}": ui.fmt(curves[n][i], 3)
+    rows = [{"estimator": core.ESTIMATORS[n].label, **{f"{SWEEP_NAMES[variable]} = {sw.values[i]:.3g}": ui.fmt(curves[n][i], 3, scale=max(curves[m][i] for m in LANDSCAPE_ESTIMATORS))
                                                       for i in np.linspace(0, sw.values.size - 1, 5).round().astype(int)}}
             for n in LANDSCAPE_ESTIMATORS]
     st.dataframe(rows, hide_index=True, width="stretch")

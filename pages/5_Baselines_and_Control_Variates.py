@@ -66,9 +66,10 @@ def streams(text: str, mu: float, sigma: float, L: int, beta: float, seed: int) 
     """What section 2 shows of each baseline's μ-gradient estimates: their summary against the
     exact gradient and their histograms (a few kB, where the 50,000 estimates per baseline
     took over 2 MB a cache entry)."""
-    exact = float(moments(text, mu, sigma).g[0])
     raw = {name: d_mu for name, (d_mu, _) in
            sequential_baselines(text, mu, sigma, L=L, steps=250, chains=200, beta=beta, seed=seed).items()}
+    exact = float(moments(text, mu, sigma).g[0])
+    exact = ui.zeroed(exact, max(abs(exact), float(np.std(raw["none"]))))  # 2μ at μ = 0 read −1.567e-17
     if core.parse_objective(text).smooth:
         raw["delta"] = delta_method_cv(text, mu, sigma, L=L, reps=40_000, seed=seed)[0]
     figure = labelled_histograms([(STREAM_LABELS[n], STREAM_COLORS[n], raw[n]) for n in raw], exact,
@@ -124,8 +125,10 @@ def page() -> None:
     c4.metric("variance at b = E[f] vs b = 0 (∂μ)", f"{m.variance(m.f_mean, 0) / max(m.variance(0.0, 0), 1e-300):.3g}×",
               help="Above 1 means the 'obvious' baseline E[f] makes the μ-gradient noisier than no baseline.")
     st.markdown(
-        f"At b = {b:g}: mean of {REPS:,} estimates ∂μ = {s_mu.mean:.4g} (exact {m.g[0]:.4g}, bias/SE = {s_mu.z:+.2f}); "
-        f"∂σ = {s_sigma.mean:.4g} (exact {m.g[1]:.4g}, bias/SE = {s_sigma.z:+.2f}). "
+        f"At b = {b:g}: mean of {REPS:,} estimates ∂μ = {ui.fmt(s_mu.mean, scale=s_mu.std)} "
+        f"(exact {ui.fmt(m.g[0], scale=scale)}, bias/SE = {s_mu.z:+.2f}); "
+        f"∂σ = {ui.fmt(s_sigma.mean, scale=s_sigma.std)} (exact {ui.fmt(m.g[1], scale=scale)}, "
+        f"bias/SE = {s_sigma.z:+.2f}). "
         "Move b: the means stay on the exact gradient while the variance moves along the parabola. "
         + _best_baseline_sentence(b_star, 0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean, scale)
     )
@@ -153,7 +156,7 @@ def page() -> None:
         rows.append({
             "baseline": STREAM_LABELS[name],
             "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
-            "mean ∂μ": ui.fmt(s.mean), "exact ∂μ": ui.fmt(m.g[0]), "bias / SE": ui.fmt(s.z, 3),
+            "mean ∂μ": ui.fmt(s.mean, scale=max(abs(m.g[0]), math.sqrt(none_var))), "exact ∂μ": ui.fmt(m.g[0], scale=max(abs(m.g[0]), math.sqrt(none_var))), "bias / SE": ui.fmt(s.z, 3),
             "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
         })
     st.dataframe(rows, hide_index=True, width="stretch")
@@ -171,7 +174,7 @@ def page() -> None:
 
     with st.expander("Reproduce this in PyTorch (REINFORCE with a baseline)"):
         st.code(baseline_snippet(objective.text, mu, sigma, float(b), int(L), int(seed))
-                + f"# exact: {m.g[0]:.4f}, {m.g[1]:.4f}", language="python", wrap_lines=True)
+                + f"# exact: {ui.fmt(m.g[0], scale=scale)}, {ui.fmt(m.g[1], scale=scale)}", language="python", wrap_lines=True)
 
 
 page()

@@ -199,11 +199,18 @@ def page() -> None:
     ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
                     key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
     rows = []
-    for n, a in res.items():
-        s = summarize(a[:, j], float(exact[j]))
+    summaries = {n: summarize(a[:, j], float(exact[j])) for n, a in res.items()}
+    # The size of the table's numbers: a value far below it is 0 up to rounding (DisARM at equal
+    # logits is exact, and its variance read 4.8e-35 and its SNR 3.6e+15).
+    size = max([abs(float(exact[j]))] + [v for s in summaries.values() for v in (abs(s.mean), s.std)
+                                         if np.isfinite(v)])
+    for n, s in summaries.items():
+        std = ui.zeroed(s.std, size)
+        snr = s.snr if std > 0 else (float("inf") if ui.zeroed(s.mean, size) != 0 else float("nan"))
         rows.append({"estimator": LABELS[n], "unbiased?": "yes" if DISCRETE_ESTIMATORS[n][1] else "no (biased)",
-                     "mean": ui.fmt(s.mean), "exact": ui.fmt(float(exact[j])), "bias": ui.fmt(s.bias, 3),
-                     "bias / SE": ui.fmt(s.z, 3), "variance": ui.fmt(s.variance), "SNR": ui.fmt(s.snr, 3)})
+                     "mean": ui.fmt(s.mean, scale=size), "exact": ui.fmt(float(exact[j]), scale=size),
+                     "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "—",
+                     "variance": ui.fmt(s.variance, scale=size * size), "SNR": ui.fmt(snr, 3)})
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):

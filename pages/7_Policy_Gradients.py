@@ -63,7 +63,7 @@ def bandit_section() -> None:
               delta=f"{v_mean / v_none:.2%} of it", delta_arrow="off", delta_color="gray")
     with st.expander("Reproduce one REINFORCE gradient in PyTorch"):
         st.code(reinforce_snippet(MEANS, float(offset), float(noise), seed=int(seed))
-                + f"# exact: {np.round(g, 6).tolist()}", language="python", wrap_lines=True)
+                + f"# exact: [{', '.join(ui.fmt(v, 6, scale=np.abs(g).max()) for v in g)}]", language="python", wrap_lines=True)
 
 
 bandit_section()

@@ -5,6 +5,7 @@ on screen, checked here against those numbers at settings where the old fixed se
 Pages whose claims are tested in their own file: the Variance landscape (coupling sentence,
 test_landscape_page.py), Discrete (τ sentence, test_discrete_page.py), Weight noise (falls and
 floors, test_weight_noise_page.py), VAE (SNR, tests/core/test_vae.py)."""
+import json
 import re
 
 import numpy as np
@@ -97,3 +98,53 @@ def test_the_discrete_intro_promises_no_lower_variance():
     at = open_page("pages/6_Discrete_Variables.py")
     text = _all_text(at)
     assert "trade bias for lower variance" not in text and "in the hope of a lower variance" in text
+
+
+# ---- Numbers printed for people, on every page --------------------------------------------------
+UGLY = [(re.compile(r"(?<![\w.])[-−]0\.0+(?![\d.])"), "a negative zero"),
+        (re.compile(r"(?<!order )(?<!order of )\b\d(\.\d+)?[eE][-−](1[3-9]|[2-9]\d|\d{3})\b"),
+         "a rounding residue such as 1e-17"),
+        (re.compile(r"array\(|\[\s*[-\d.]+e[-+]\d+\s+[-\d.]"), "a raw numpy array")]
+SETTINGS = [
+    ("pages/1_Why_Sampling_Blocks_Gradients.py", {"fz": "density_only", "theta": "0"}),
+    ("pages/2_Reparameterization_Trick.py", {"mu": "0", "qmu": "0"}),
+    ("pages/3_Estimator_Lab.py", {"f": "x", "mu": "0"}),
+    ("pages/3_Estimator_Lab.py", {"f": "step", "mu": "0", "of": "log_sigma"}),
+    ("pages/4_Variance_Landscape.py", {"f": "xk2", "sweep": "mu", "mu": "0"}),
+    ("pages/5_Baselines_and_Control_Variates.py", {"f": "x2", "mu": "0"}),
+    ("pages/5_Baselines_and_Control_Variates.py", {"f": "sin", "mu": "0"}),
+    ("pages/3_Estimator_Lab.py", {"f": "x", "mu": "0", "of": "sigma", "view": "maths"}),
+    ("pages/6_Discrete_Variables.py", {"th0": "0", "th1": "0"}),
+    ("pages/6_Discrete_Variables.py", {"preset": "three_categories", "th0": "0", "th1": "0", "th2": "0"}),
+    ("pages/6_Discrete_Variables.py", {"section": "gumbel", "tau": "0.01"}),
+    ("pages/7_Policy_Gradients.py", {"c": "0", "noise": "0"}),
+    ("pages/8_Weight_Noise_Flipout.py", {"ls": "-3"}),
+]
+
+
+def _shown_numbers(at) -> str:
+    parts = [_all_text(at)]
+    parts += [f"{m.label} {m.value} {m.delta or ''}" for m in at.metric]
+    for frame in at.dataframe:
+        parts.append(frame.value.astype(str).to_string())
+    for code in at.code:
+        parts.append(code.value)
+    for chart in at.get("plotly_chart"):  # the words in a chart: titles, axis titles, annotations
+        spec = json.loads(chart.proto.spec)
+        layout = spec.get("layout", {})
+        parts += [str(a.get("text", "")) for a in layout.get("annotations", [])]
+        parts += [str((layout.get(k) or {}).get("title", {}).get("text", "")) if isinstance(layout.get(k), dict)
+                  else "" for k in layout if k.startswith(("xaxis", "yaxis", "title"))]
+        if isinstance(layout.get("title"), dict):
+            parts.append(str(layout["title"].get("text", "")))
+    return " ".join(parts)
+
+
+@pytest.mark.parametrize("page, query", SETTINGS)
+def test_no_number_on_screen_is_printed_for_a_machine(page, query):
+    at = open_page(page, **query)
+    assert not at.exception, [e.message for e in at.exception]
+    shown = _shown_numbers(at)
+    for pattern, what in UGLY:
+        found = pattern.search(shown)
+        assert not found, f"{what}: …{shown[max(found.start() - 80, 0):found.end() + 40]}…"
