@@ -17,27 +17,40 @@ from .stats import histogram, nice_range
 __all__ = ["COLORS", "EXACT_COLOR", "compact_spec", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
            "gumbel_max_figure", "soft_path_figure", "two_step_figure", "surrogate_figure", "batch_variance_figure",
-           "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS", "figure_csv"]
+           "training_curves", "WEIGHT_NOISE_COLORS", "vae_curves", "latent_scatter", "VAE_COLORS", "figure_csv",
+           "PALETTE", "log_ticks", "log_tick_text", "label_log_axes"]
 
+# Every colour keeps at least 3:1 contrast against both of Streamlit's backgrounds, white and
+# dark (#0E1117): WCAG 2.1 non-text contrast (tests/core/test_figures.py, tests/e2e/test_layout.py).
 COLORS = {
     "pathwise": "#0072B2",
     "score": "#D55E00",
-    "score_loo": "#E69F00",
+    "score_loo": "#B47C00",
     "score_optimal": "#009E73",
     "score_batchmean": "#CC79A7",
-    "mvd": "#56B4E9",
-    "mvd_uncoupled": "#F0E442",
-    "finite_difference": "#999999",
+    "mvd": "#7E57C2",
+    "mvd_uncoupled": "#8C840B",
+    "finite_difference": "#7B7B7B",
     # discrete estimators (score and score_loo keep their colours above)
-    "straight_through": "#882255",
-    "gumbel_softmax": "#44AA99",
-    "st_gumbel_softmax": "#AA4499",
-    "gumbel_rao": "#DDCC77",
+    "straight_through": "#BB2F75",
+    "gumbel_softmax": "#37887B",
+    "st_gumbel_softmax": "#8E44AD",
+    "gumbel_rao": "#938025",
     "arm": "#117733",
-    "disarm": "#88CCEE",
+    "disarm": "#1D8FC8",
 }
 EXACT_COLOR = "#7F7F7F"
+# Colours for series that are not estimators (categories, digits), in the order they are used.
+PALETTE = ["#0072B2", "#B47C00", "#009E73", "#D55E00", "#CC79A7", "#7E57C2", "#8C840B", "#7B7B7B", "#BB2F75", "#117733"]
+# A horizontal legend under the chart, placed from the bottom of the whole figure (not the plot
+# area) so that it never lands on the x-axis title: Plotly grows the bottom margin to fit it.
+BOTTOM_LEGEND = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0, xanchor="left")
 _PARAM_LABEL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
+
+
+# Heights inside a histogram row of height 1: the bars, the mean's triangle, the exact line's top;
+# the label sits above them all.
+_ROW_HIST, _ROW_MEAN, _ROW_EXACT = 0.6, 0.66, 0.7
 
 
 def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float, xlabel: str,
@@ -46,8 +59,9 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
     with the exact value dashed and the sample mean as a triangle.
 
     Drawn as a ridgeline on a single pair of axes: row i (from the top) occupies
-    y ∈ [n−1−i, n−i] and its histogram, scaled to 80 % of the row, is one filled step
-    polygon. The true densities ride along: per corner in ``customdata`` (hover) and per
+    y ∈ [n−1−i, n−i] and its histogram, scaled to 60 % of the row, is one filled step
+    polygon; the mean's triangle and the exact line stop below the row's label, which has
+    the top of the row to itself (no line or marker crosses the words). The true densities ride along: per corner in ``customdata`` (hover) and per
     bin in ``meta`` (``bin_centres``, ``density``; the CSV). Measured on the Estimator Lab
     (bench/bench_server.py): one pair of axes instead of a y-axis per row took a browser
     redraw from ~1.0 s to ~0.5 s, and one SVG path per row instead of a rectangle per bin
@@ -66,7 +80,7 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
         # corner, (right edge, base).
         edges = np.append(centres - 0.5 * width, centres[-1] + 0.5 * width)
         xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]])
-        ys = np.concatenate([[base], np.repeat(base + density * (0.8 / top), 2), [base]])
+        ys = np.concatenate([[base], np.repeat(base + density * (_ROW_HIST / top), 2), [base]])
         corner_density = np.concatenate([[np.nan], np.repeat(density, 2), [np.nan]])
         traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
                            line=dict(color=color, width=0.5), name=label, showlegend=False,
@@ -76,7 +90,7 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
         if finite.size:
             mean = float(finite.mean())
             if lo <= mean <= hi:
-                means.append((mean, base + 0.86, color, label))
+                means.append((mean, base + _ROW_MEAN, color, label))
         text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
         annotations.append(dict(text=text, xref="paper", yref="y", x=1.0, y=base + 1.0, showarrow=False,
                                 xanchor="right", yanchor="top", font=dict(size=12)))
@@ -91,8 +105,8 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
                            hovertemplate="%{text}: mean of estimates %{x:.5g}<extra></extra>"))
     shapes = []
     if math.isfinite(exact):
-        shapes.append(dict(type="line", xref="x", yref="y", x0=exact, x1=exact, y0=0, y1=n_rows,
-                           line=dict(color=EXACT_COLOR, width=2, dash="dash")))
+        shapes += [dict(type="line", xref="x", yref="y", x0=exact, x1=exact, y0=base, y1=base + _ROW_EXACT,
+                        line=dict(color=EXACT_COLOR, width=2, dash="dash")) for base in range(n_rows)]
     layout = dict(
         xaxis=dict(range=[lo, hi], title=dict(text=xlabel)),
         yaxis=dict(range=[0, n_rows], tickvals=list(range(n_rows + 1)), showticklabels=False, zeroline=False,
@@ -107,6 +121,74 @@ def _unvalidated_figure(traces: list[dict], layout: dict) -> go.Figure:
     more than building the histograms themselves (~20 ms a figure, on every slider move).
     tests/core/test_figures.py re-validates every such figure, so a typo still fails."""
     return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_tick_text(value: float) -> str:
+    """A log axis's tick as a reader writes it: 0.002, 500, 20,000, or 2×10⁻⁵ and 10⁶ beyond."""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** exponent)
+    if -3 <= exponent <= 4:
+        return f"{value:,.{max(-exponent, 0)}f}"
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    return power if mantissa == 1 else f"{mantissa}×{power}"
+
+
+def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Ticks for a log axis over [lo, hi]: decades when it spans 2.5 or more (every other one past
+    eight, and so on), otherwise
+    1, 2 and 5 times each power of ten, every label written out in full, so that no bare "2"
+    can mean 0.2 or 20 (Plotly's minor labels do)."""
+    lo_e, hi_e = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
+    span = math.log10(hi / lo)
+    steps = (1,) if span >= 2.5 else (1, 2, 5)
+    every = max(1, math.ceil(span / 8))  # at most about eight decades labelled
+    values = [float(f"{m}e{e}") for e in range(lo_e, hi_e + 1) if e % every == 0 for m in steps]
+    values = [v for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+    if len(values) < 2:  # less than a decade and no 1-2-5 inside: add the ends' neighbours
+        values = sorted({float(f"{lo:.1g}"), float(f"{hi:.1g}")} | set(values))
+        return values, [f"{v:g}" for v in values]
+    return values, [log_tick_text(v) for v in values]
+
+
+def label_log_axes(fig: go.Figure) -> go.Figure:
+    """Give every log axis of ``fig`` the ticks of :func:`log_ticks` over the data drawn on it
+    (or its fixed range). Call last, once every trace is in."""
+    layout = fig.layout
+    for key in [k for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = layout[key]
+        if axis.type != "log" or axis.tickvals is not None:  # not log, or ticks chosen by the builder
+            continue
+        letter, number = key[0], key[5:]
+        ref = letter + number
+        if axis.range is not None and all(v is not None for v in axis.range):
+            lo, hi = 10.0 ** min(axis.range), 10.0 ** max(axis.range)
+        else:
+            values = []
+            for trace in fig.data:
+                if (getattr(trace, f"{letter}axis", None) or letter) != ref:
+                    continue
+                data = getattr(trace, letter, None)
+                if data is None:
+                    continue
+                v = np.asarray(data, dtype=float).ravel()
+                error = getattr(trace, f"error_{letter}", None)
+                if error is not None and error.visible and error.array is not None:
+                    e = np.asarray(error.array, dtype=float).ravel()
+                    if e.size == v.size:
+                        v = np.concatenate([v, v + e, v - e])
+                values.append(v[np.isfinite(v) & (v > 0)])
+            values = np.concatenate(values) if values else np.array([])
+            if values.size == 0:
+                continue
+            lo, hi = float(values.min()), float(values.max())
+            if hi <= lo:
+                lo, hi = lo / 2, hi * 2
+        tickvals, ticktext = log_ticks(lo, hi)
+        axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    return fig
 
 
 REPARAM_GRID = 400  # points of the density curves in the ε → z picture
@@ -154,7 +236,7 @@ def reparam_map(eps: np.ndarray, z: np.ndarray, mu: float, sigma: float, traced:
     fig.update_yaxes(tickvals=[0, 2], ticktext=["ε", "z = μ + σε"], range=[-0.3, 3.0], showgrid=False)
     fig.update_xaxes(range=list(x_range), zeroline=False)
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", y=-0.12, x=0))
+                      legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -180,10 +262,10 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
             traces.append(dict(type="scatter", x=Ls, y=exact / Ls, mode="lines", showlegend=False, name=label + " (exact/L)",
                                line=dict(color=COLORS[name], width=1.5, dash="dash"),
                                hovertemplate=f"{label}: exact variance/L %{{y:.3g}}<extra></extra>"))
-    layout = dict(height=380, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+    layout = dict(height=380, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND,
                   xaxis=dict(type="log", title=dict(text="L (samples per estimate)")),
                   yaxis=dict(type="log", title=dict(text=f"variance of {_PARAM_LABEL[param]} estimate"), exponentformat="power"))
-    return _unvalidated_figure(traces, layout)
+    return label_log_axes(_unvalidated_figure(traces, layout))
 
 
 def decomposition_bars(true: float, naive: float, missing: float,
@@ -193,10 +275,10 @@ def decomposition_bars(true: float, naive: float, missing: float,
     Optional diamonds mark what real torch returned from n samples through ``.sample()``
     (estimates the naive term) and through ``.rsample()`` (estimates the true gradient).
     """
-    labels = ["true gradient<br>∇θ E[f]", "autograd on .sample()<br>E[∇θ f]", "the missing term<br>∫ f ∇θ p"]
+    labels = ["true<br>gradient<br>∇θ E[f]", "autograd on<br>.sample()<br>E[∇θ f]", "the missing<br>term<br>∫ f ∇θ p"]
     colors = [COLORS["score_optimal"], COLORS["score"], COLORS["mvd"]]
+    # The values are the metrics above the chart; printed on the bars they sat under torch's diamonds.
     fig = go.Figure(go.Bar(x=labels, y=[true, naive, missing], marker_color=colors,
-                           text=[f"{round(v, 10) + 0.0:.4g}" for v in (true, naive, missing)], textposition="outside",
                            hovertemplate="%{x}: %{y:.5g}<extra>exact</extra>", name="exact (quadrature)"))
     if naive_mc is not None and reparam_mc is not None:
         fig.add_trace(go.Scatter(x=[labels[0], labels[1]], y=[reparam_mc, naive_mc], mode="markers",
@@ -208,7 +290,7 @@ def decomposition_bars(true: float, naive: float, missing: float,
     pad = 0.2 * max(hi - lo, 1e-6)
     fig.update_yaxes(range=[lo - pad, hi + pad], zeroline=True, title_text="∂/∂θ")
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
-                      legend=dict(orientation="h", y=-0.25, x=0))
+                      legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -232,21 +314,33 @@ def landscape_figure(values: np.ndarray, curves: dict[str, np.ndarray], variable
                                  marker=dict(color=COLORS[name], size=9, symbol="circle-open", line=dict(width=2)),
                                  error_y=dict(type="data", array=2 * se, visible=True, color=COLORS[name], thickness=1),
                                  hovertemplate=f"{ESTIMATORS[name].label}<br>{variable} = %{{x:.3g}}: %{{y:.3g}}<extra>Monte Carlo</extra>"))
-    for x in marks or []:
+    # A crossing's value over its dotted line; crossings that print the same share one label,
+    # and a label too close to the one before it goes up a line (they would overprint).
+    span = np.ptp(np.log10(values) if log_x else values) or 1.0
+    placed: list[tuple[float, str]] = []
+    level = raised = 0
+    for x in sorted(marks or []):
         fig.add_vline(x=x, line=dict(color=EXACT_COLOR, dash="dot", width=1.5))
-        fig.add_annotation(x=math.log10(x) if log_x else x, xref="x", y=1.0, yref="paper", text=f"{x:.3g}",
-                           showarrow=False, yanchor="bottom", font=dict(size=11))
+        text, at = f"{x:.3g}", math.log10(x) if log_x else x
+        if placed and placed[-1][1] == text:
+            continue
+        level = level + 1 if placed and at - placed[-1][0] < 0.08 * span and level < 1 else 0
+        placed.append((at, text))
+        raised = max(raised, level)
+        fig.add_annotation(x=at, xref="x", y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom",
+                           yshift=16 * level, font=dict(size=11))
     fig.update_xaxes(type="log" if log_x else "linear", title_text=_SWEEP_LABEL.get(variable, variable))
     fig.update_yaxes(type="log", title_text=f"{y_title}, {param_label}", exponentformat="power")
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.18, x=0))
-    return fig
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30 + 16 * raised, b=40), legend=BOTTOM_LEGEND)
+    return label_log_axes(fig)
 
 
 def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_star: tuple[float, float],
                       f_mean: float, b: float, mc: tuple[float, float, float, float] | None = None) -> go.Figure:
     """Exact single-sample variance of (f − b)s against b for ∂μ and ∂σ, with the optimal b*
     of each (they differ), E[f], the chosen b, and Monte Carlo variances (±2 SE) at b."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("∂/∂μ", "∂/∂σ"), horizontal_spacing=0.08)
+    # Which gradient is in each panel's x title: a subplot title above the plot overprinted b*.
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08)
     for col, (v, star) in enumerate(((v_mu, b_star[0]), (v_sigma, b_star[1])), start=1):
         fig.add_trace(go.Scatter(x=bs, y=v, mode="lines", line=dict(color=COLORS["score"], width=2.5),
                                  name="exact variance", showlegend=col == 1,
@@ -263,9 +357,10 @@ def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_s
                                      error_y=dict(type="data", array=[2 * se], visible=True)), row=1, col=col)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EXACT_COLOR, dash="dot"),
                              name=f"E[f] = {f_mean:.3g}"))
-    fig.update_xaxes(title_text="baseline b")
+    fig.update_xaxes(title_text="baseline b, for ∂/∂μ", col=1)
+    fig.update_xaxes(title_text="baseline b, for ∂/∂σ", col=2)
     fig.update_yaxes(title_text="variance of one-sample estimate", col=1)
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25, x=0))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=40), legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -323,8 +418,8 @@ def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]]
                               row=1, col=col)
     fig.update_xaxes(type="log", title_text="temperature τ")
     fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.22, x=0))
-    return fig
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=BOTTOM_LEGEND)
+    return label_log_axes(fig)
 
 
 def race_bands(histories: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -354,11 +449,13 @@ def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[s
         fig.add_trace(go.Scatter(x=steps, y=mean, mode="lines", name=labels[name],
                                  line=dict(color=colors[name], width=2.5),
                                  hovertemplate=f"{labels[name]}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
-    fig.add_hline(y=optimum, line=dict(color=EXACT_COLOR, dash="dash"),
-                  annotation_text=f"{optimum_label} = {optimum:.4g}", annotation_position="bottom right")
+    # The optimum's value goes in the legend: written on its line, the curves that reach it crossed it.
+    fig.add_hline(y=optimum, line=dict(color=EXACT_COLOR, dash="dash"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EXACT_COLOR, dash="dash"),
+                             name=f"{optimum_label} = {optimum:.4g}"))
     fig.update_xaxes(title_text="gradient step")
     fig.update_yaxes(title_text=y_title)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -372,7 +469,7 @@ def gumbel_max_figure(freq: np.ndarray, plain: np.ndarray, pi: np.ndarray, n: in
     ])
     fig.update_yaxes(title_text="probability / frequency", range=[0, 1.05])
     fig.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h", y=-0.15, x=0))
+                      legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -380,11 +477,11 @@ def soft_path_figure(taus, soft: np.ndarray, hard: np.ndarray) -> go.Figure:
     """Stacked bars of softmax((θ + g)/τ) for one Gumbel draw, one bar per τ, and the one-hot limit."""
     labels = [f"τ = {t:g}" for t in taus] + ["τ → 0 (argmax)"]
     rows = np.vstack([soft, hard[None, :]])
-    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+    palette = PALETTE[:8]
     fig = go.Figure([go.Bar(x=labels, y=rows[:, k], name=f"y[{k}]", marker_color=palette[k % len(palette)])
                      for k in range(rows.shape[1])])
     fig.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(range=[0, 1], title_text="soft sample y"), legend=dict(orientation="h", y=-0.2))
+                      yaxis=dict(range=[0, 1], title_text="soft sample y"), legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -407,25 +504,27 @@ def two_step_figure(thetas: np.ndarray, var_full: np.ndarray, var_rtg: np.ndarra
                                  error_y=dict(type="data", array=2 * sr, visible=True)))
     fig.update_xaxes(title_text="policy parameter θ  (P(a = 1) = σ(θ))")
     fig.update_yaxes(type="log", title_text="variance of one-episode estimate", exponentformat="power")
-    fig.update_layout(height=400, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
-    return fig
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND)
+    return label_log_axes(fig)
 
 
 def surrogate_figure(loss: np.ndarray, reward: np.ndarray) -> go.Figure:
     """The surrogate loss falling while the true expected reward does what it likes."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("surrogate loss −mean(R · log π(a)) on the batch",
-                                                        "true expected reward π · m"), horizontal_spacing=0.1)
+    # One above the other on a shared step axis: side by side, a phone overprinted their titles.
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
     steps = np.arange(loss.size)
     fig.add_trace(go.Scatter(x=steps, y=loss, mode="lines", line=dict(color=COLORS["score"], width=2.5),
                              name="surrogate loss"), row=1, col=1)
     fig.add_trace(go.Scatter(x=steps, y=reward, mode="lines", line=dict(color=COLORS["score_optimal"], width=2.5),
-                             name="expected reward"), row=1, col=2)
-    fig.update_xaxes(title_text="optimisation step on the same batch")
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=40), showlegend=False)
+                             name="expected reward"), row=2, col=1)
+    fig.update_yaxes(title_text="surrogate loss<br>on the batch", row=1, col=1)
+    fig.update_yaxes(title_text="true expected<br>reward π · m", row=2, col=1)
+    fig.update_xaxes(title_text="optimisation step on the same batch", row=2, col=1)
+    fig.update_layout(height=440, margin=dict(l=10, r=10, t=10, b=40), showlegend=False)
     return fig
 
 
-WEIGHT_NOISE_COLORS = {"shared": "#D55E00", "local": "#0072B2", "flipout": "#009E73", "independent": "#999999"}
+WEIGHT_NOISE_COLORS = {"shared": "#D55E00", "local": "#0072B2", "flipout": "#009E73", "independent": "#7B7B7B"}
 
 
 def batch_variance_figure(batch_sizes, variances: dict[str, dict[str, np.ndarray]], labels: dict[str, str]) -> go.Figure:
@@ -447,11 +546,13 @@ def batch_variance_figure(batch_sizes, variances: dict[str, dict[str, np.ndarray
         ref = max(d[key][0] for d in variances.values())
         fig.add_trace(go.Scatter(x=b, y=ref / b, mode="lines", name="1/B", showlegend=col == 1,
                                  line=dict(color=EXACT_COLOR, dash="dot")), row=1, col=col)
-    fig.update_xaxes(type="log", title_text="batch size B")
+    ticks = [v for v in np.asarray(batch_sizes).tolist() if math.log(v, 4) % 1 < 1e-9]  # 1, 4, 16, 64, 256
+    fig.update_xaxes(type="log", title_text="batch size B", tickmode="array", tickvals=ticks,
+                     ticktext=[f"{v:,}" for v in ticks])
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text="total variance of the minibatch gradient", col=1)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.2, x=0))
-    return fig
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), legend=BOTTOM_LEGEND)
+    return label_log_axes(fig)
 
 
 def training_curves(histories: dict[str, np.ndarray], labels: dict[str, str], colors: dict[str, str],
@@ -467,7 +568,7 @@ def training_curves(histories: dict[str, np.ndarray], labels: dict[str, str], co
         lo, hi = min(float(t.min()) for t in tails), max(float(t.max()) for t in tails)
         pad = 0.05 * (hi - lo or abs(hi) or 1.0)
         fig.update_yaxes(range=[lo - pad, hi + pad])
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h", y=-0.2, x=0))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -496,13 +597,13 @@ def vae_curves(results: dict, labels: dict[str, str]) -> go.Figure:
     fig.update_xaxes(title_text="step", row=2)
     fig.update_yaxes(title_text="ELBO (nats per image)", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=2)
-    fig.update_layout(height=680, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.08, x=0))
-    return fig
+    fig.update_layout(height=680, margin=dict(l=10, r=10, t=40, b=40), legend=BOTTOM_LEGEND)
+    return label_log_axes(fig)
 
 
 def latent_scatter(z: np.ndarray, labels: np.ndarray) -> go.Figure:
     """Encoder means of every image in latent dimensions 0 and 1, coloured and labelled by digit."""
-    palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#882255", "#117733", "#DDCC77"]
+    palette = PALETTE
     fig = go.Figure()
     for d in range(10):
         sel = labels == d

@@ -28,7 +28,9 @@ AXIS_SYMBOL = {"mu": "μ", "sigma": "σ", "L": "L"}
 PARAM_SYMBOL = {"mu": "∂/∂μ", "sigma": "∂/∂σ", "log_sigma": "∂/∂log σ"}
 # Step instantly to a frame, animating nothing in between: every step of a drag is drawn.
 ANIMATE = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
-_HIST_TOP, _MEAN_Y, _EXACT_TOP, _TEXT_Y = 0.56, 0.6, 0.64, 0.82  # inside a row's band of height 1
+# Inside a row's band of height 1: the text's lower edge stays above the exact line's top at both
+# sizes of Stage (presenter mode's taller letters included; tests/e2e/test_layout.py measures it).
+_HIST_TOP, _MEAN_Y, _EXACT_TOP, _TEXT_Y = 0.52, 0.57, 0.6, 0.8
 _HEADER = 0.1  # the line above the rows that says where the slider is
 
 
@@ -141,7 +143,7 @@ class Stage:
 
     def __init__(self, presenter: bool = False) -> None:
         self.font = 17 if presenter else 12
-        self.row = 64 if presenter else 52
+        self.row = 68 if presenter else 52
         self.top = 64 if presenter else 56  # the slider
         self.bottom = 58 if presenter else 46  # the x-axis and its title
 

@@ -30,10 +30,12 @@ def test_ridgeline_rows_are_stacked_top_down_inside_their_own_band():
         base = len(series) - 1 - row  # first series on top
         y = np.asarray(outline.y)
         assert y[0] == y[-1] == base  # the polygon starts and ends on its baseline
-        assert y.min() >= base and y.max() == pytest.approx(base + 0.8)  # tallest bin fills 80 % of the band
+        assert y.min() >= base and y.max() == pytest.approx(base + 0.6)  # tallest bin fills 60 % of the band
     assert fig.layout.yaxis.range == (0, len(series))
-    (line,) = fig.layout.shapes  # one dashed exact line across every row
-    assert line.x0 == line.x1 == 0.5 and (line.y0, line.y1) == (0, len(series))
+    # A dashed exact line in every row, stopping below the row's label (the top 30 % of the band).
+    assert sorted((line.x0, line.x1, line.y0, line.y1) for line in fig.layout.shapes) == [
+        (0.5, 0.5, base, base + 0.7) for base in range(len(series))]
+    assert all(a.y == b + 1 and a.yanchor == "top" for a, b in zip(fig.layout.annotations, range(len(series) - 1, -1, -1)))
 
 
 def test_outline_is_the_histogram_and_hover_and_csv_carry_true_densities():
@@ -49,7 +51,7 @@ def test_outline_is_the_histogram_and_hover_and_csv_carry_true_densities():
         # The outline's tops are the densities, rescaled into the row; hover shows the true ones.
         base = len(series) - 1 - row
         tops = np.asarray(outline.y)[1:-1:2] - base
-        np.testing.assert_allclose(tops, density * 0.8 / density.max(), atol=1e-12)
+        np.testing.assert_allclose(tops, density * 0.6 / density.max(), atol=1e-12)  # below the label
         np.testing.assert_allclose(np.asarray(outline.customdata)[1:-1:2], density)
         written = [r for r in table if r["trace"] == label]
         np.testing.assert_allclose([float(r["x"]) for r in written], centres)
@@ -118,3 +120,65 @@ def test_tau_curves_give_every_estimator_a_legend_entry_and_error_bars():
     assert "score function" in shown and "DisARM" in shown and shown.count("GS (Monte Carlo)") == 1
     dots = [t for t in fig.data if t.mode == "markers"]
     assert np.allclose(dots[0].error_y.array, np.sqrt(2.0 / 4000)) and np.allclose(dots[1].error_y.array, 2.0 * np.sqrt(2 / 3999))
+
+
+def _luminance(hex_color: str) -> float:
+    channels = [int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted([_luminance(a), _luminance(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_every_chart_colour_reads_on_both_backgrounds():
+    """WCAG 2.1 non-text contrast, 3:1, against Streamlit's light and dark backgrounds: the
+    charts follow the viewer's theme, so one palette must serve both."""
+    from core.figures import COLORS, EXACT_COLOR, PALETTE, WEIGHT_NOISE_COLORS
+    assert _contrast("#7F7F7F", "#FFFFFF") == pytest.approx(4.0, abs=0.01)  # the formula itself
+    colors = {**COLORS, "exact": EXACT_COLOR, **{f"weight noise {k}": v for k, v in WEIGHT_NOISE_COLORS.items()},
+              **{f"palette {k}": v for k, v in enumerate(PALETTE)}}
+    for name, color in colors.items():
+        for background in ("#FFFFFF", "#0E1117"):
+            assert _contrast(color, background) >= 3, (name, color, background)
+
+
+def _read(label: str) -> float:
+    """A tick label read back as a number: '0.002', '1,000', '10⁻⁵', '2×10⁻⁶'."""
+    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+    label = label.replace(",", "")
+    if "10" in label and label.translate(digits) != label:
+        mantissa, _, power = label.rpartition("10")
+        return float(mantissa.rstrip("×") or 1) * 10.0 ** int(power.translate(digits))
+    return float(label)
+
+
+@pytest.mark.parametrize("lo, hi", [(1, 128), (1, 1000), (0.003, 0.6), (2e-6, 3e-4), (0.3, 3), (0.05, 0.09),
+                                    (1e-35, 1e2), (4e-7, 2e5), (0.9, 1.1)])
+def test_log_ticks_read_as_their_own_values(lo, hi):
+    from core.figures import log_ticks
+    values, labels = log_ticks(lo, hi)
+    assert len(values) >= 2 and values == sorted(values)
+    assert len(values) <= 12  # thinned: at most about eight decades, or 1-2-5 inside 2.5 decades
+    for value, label in zip(values, labels):
+        assert _read(label) == pytest.approx(value, rel=1e-9), (label, value)
+    mantissas = {round(v / 10 ** np.floor(np.log10(v) + 1e-9)) for v in values}
+    assert mantissas <= ({1} if np.log10(hi / lo) >= 2.5 else {1, 2, 5}) or len(values) == 2
+
+
+def test_every_log_axis_gets_labels_written_out():
+    from core.figures import batch_variance_figure, landscape_figure
+    fig = variance_vs_L([1, 2, 4, 8, 16], {"pathwise": [1.0, 0.5, 0.25, 0.125, 0.0625]})
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.tickmode == "array" and [_read(t) for t in axis.ticktext] == pytest.approx(list(axis.tickvals))
+    assert list(fig.layout.xaxis.tickvals) == [1, 2, 5, 10]
+    values = np.geomspace(0.1, 10, 30)
+    fig = landscape_figure(values, {"pathwise": values ** 2, "score": 1 + 0 * values}, "k", "∂/∂μ")
+    assert list(fig.layout.xaxis.ticktext) == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+    # A builder's own ticks are kept: the weight-noise batch sizes.
+    Bs = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])
+    v = {"mu": 1 / Bs, "log_sigma": 2 / Bs, "mu_se": 0.1 / Bs, "log_sigma_se": 0.1 / Bs}
+    fig = batch_variance_figure(Bs, {"shared": v}, {"shared": "one shared sample"})
+    assert list(fig.layout.xaxis.tickvals) == [1, 4, 16, 64, 256]

@@ -10,7 +10,7 @@ import pytest
 
 import core
 from core.estimators import Draws
-from core.scrub import (Stage, anchored_grid, plan_sweep, readout_number, reparam_scrub_figure, sweep_csv,
+from core.scrub import (_EXACT_TOP, _HIST_TOP, _MEAN_Y, _TEXT_Y, Stage, anchored_grid, plan_sweep, readout_number, reparam_scrub_figure, sweep_csv,
                         sweep_figure)
 from core.stats import histogram, histogram_rows, summarize, summarize_rows
 from tests.conftest import z_score
@@ -155,11 +155,11 @@ def test_every_frame_shows_that_frames_numbers(param):
             assert f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · bias/SE {readout_number(s.z, 2)}" \
                 in data[n + 2].text[r]
             assert data[n].x[r] == pytest.approx(s.mean)
-            # The outline is the histogram on the fixed axis, its tallest bin at 0.56 of the row.
+            # The outline is the histogram on the fixed axis, its tallest bin at _HIST_TOP of the row.
             lo, hi = fig.layout.xaxis.range
             _, density, _, _ = histogram(values, lo, hi, 48)
             tops = np.asarray(data[r].y)[1:-1:2] - (n - 1 - r)
-            np.testing.assert_allclose(tops, (density * 0.56 / density.max()).round(4), atol=1e-4)
+            np.testing.assert_allclose(tops, (density * _HIST_TOP / density.max()).round(4), atol=1e-4)
 
 
 def test_nothing_drawn_crosses_a_readout():
@@ -169,11 +169,12 @@ def test_nothing_drawn_crosses_a_readout():
     n = len(sw.names)
     for r in range(n):
         base = n - 1 - r
-        assert max(np.asarray(fig.data[r].y)) <= base + 0.56 + 1e-9
-        assert fig.data[n].y[r] == pytest.approx(base + 0.6)
+        assert max(np.asarray(fig.data[r].y)) <= base + _HIST_TOP + 1e-9
+        assert fig.data[n].y[r] == pytest.approx(base + _MEAN_Y)
         segment = [y for y in fig.data[n + 1].y[3 * r:3 * r + 2]]
-        assert segment == [base, base + 0.64]
-        assert fig.data[n + 2].y[r] == pytest.approx(base + 0.82)
+        assert segment == [base, base + _EXACT_TOP]
+        assert fig.data[n + 2].y[r] == pytest.approx(base + _TEXT_Y)
+    assert _HIST_TOP < _MEAN_Y < _EXACT_TOP < _TEXT_Y
     assert fig.data[n + 3].y[0] > n
 
 
