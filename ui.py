@@ -101,6 +101,20 @@ html { font-size: 20px !important; }
 </style>
 """
 
+# On every page. A phone (touch, no hover): Plotly's mode bar would open over a chart's own
+# labels at the first tap, so it stays closed there (each chart's CSV button remains); a note
+# that a table scrolls sideways shows where tables are wider than the screen; page links wrap
+# instead of ending in "…" (Home's, on a phone).
+APP_CSS = """
+<style>
+@media (hover: none) { .js-plotly-plot .modebar-container { display: none !important; } }
+.narrow-only { display: none; }
+@media (max-width: 640px) { .narrow-only { display: block; font-size: 0.8rem; opacity: 0.75; margin: 0; } }
+[data-testid^=stPageLink] p, [data-testid^=stPageLink] span { white-space: normal !important;
+                                                              overflow: visible !important; text-overflow: clip !important; }
+</style>
+"""
+
 COPY_LINK_HTML = """
 <div style="font-family: sans-serif; font-size: 14px;">
   <button id="copy" style="padding: 6px 10px; border-radius: 8px; border: 0; cursor: pointer;
@@ -146,6 +160,7 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
                   help="Larger text and chart labels, sidebar folded away: for a projector.")
         copy_link = COPY_LINK_HTML.replace("this view", "this scene") if scene else COPY_LINK_HTML
         st.iframe(copy_link, height=80)  # our own constant HTML, never user input
+    st.html(APP_CSS)
     if present:
         st.html(PRESENTER_CSS)
     _RUN.notices = st.container()  # where a link's refused or clamped values are reported
@@ -675,6 +690,29 @@ def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool 
     st.plotly_chart(fig, width="stretch", key=key, alt=alt, config=config)
     if download:
         download_csv(key, csv or functools.partial(figure_csv, fig))
+
+
+PHONE_COLUMN_PX = 340  # the main column of a 390-px phone, less the table's own frame
+
+
+def _natural_width(rows: list[dict]) -> float:
+    """About how wide a table's columns want to be, in pixels (header or longest cell)."""
+    columns = list(rows[0]) if rows else []
+    return sum(26 + 7.5 * max([len(str(c))] + [len(str(r.get(c, ""))) for r in rows]) for c in columns)
+
+
+def table(rows: list[dict], key: str, first: list[str] | None = None) -> None:
+    """A table across the column. With ``first``, those columns show and a switch brings the
+    rest (their names in its help). Where the table is wider than a phone's screen, a line under
+    it says it scrolls sideways, on narrow screens only."""
+    columns = list(rows[0]) if rows else []
+    if first and len(columns) > len(first):
+        more = [c for c in columns if c not in first]
+        if not st.toggle("All columns", key=f"{key}_all", help="Adds: " + ", ".join(more) + "."):
+            rows = [{c: r[c] for c in first} for r in rows]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if _natural_width(rows) > PHONE_COLUMN_PX:
+        st.html('<p class="narrow-only">← The table scrolls sideways for more columns →</p>')
 
 
 def download_csv(key: str, make) -> None:

@@ -59,7 +59,7 @@ def mapping_section() -> None:
     st.caption(f"The first draws at μ = {mu:g}, σ = {sigma:g} (the values set above):")
     rows = [{"draw": i + 1, "ε": round(float(e), 4), "z = μ + σε": round(float(v), 4), "∂z/∂μ": 1.0,
              "∂z/∂σ = ε": round(float(e), 4)} for i, (e, v) in enumerate(zip(eps[:6], z[:6]))]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="families")
 
 
 mapping_section()
@@ -71,7 +71,7 @@ st.markdown(
     "result is checked against the method's own formula on the same five draws."
 )
 checks = family_checks(n=5, seed=0)
-st.dataframe(
+ui.table(
     [{
         "family": c.family, "method": c.method, "θ": f"{c.parameter} = {c.theta:g}",
         "first draw z": round(float(c.z[0]), 4),
@@ -80,7 +80,8 @@ st.dataframe(
         "max relative difference (5 draws)": f"{c.max_rel_error:.1e}" if c.max_rel_error >= 1e-13
         else "≈ 0 (rounding)",
     } for c in checks],
-    hide_index=True, width="stretch",
+    key="rsample_checks",
+    first=["family", "dz/dθ by autograd", "dz/dθ by the formula", "max relative difference (5 draws)"],
 )
 with st.expander("The formulas"):
     for name, fam in FAMILIES.items():

@@ -58,7 +58,6 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
             "SNR": ui.fmt(s.snr, 3),
             "var ÷ pathwise": ui.fmt(variance_ratio(s.variance, ref_var), 3),
             "f-evals": r.f_evals,
-            "time (ms)": round(r.seconds * 1e3, 1),
         })
     return rows
 
@@ -239,12 +238,13 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
             )
             reference = "pathwise" if "pathwise" in results else None
             tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])  # both cheap: not lazy
+            first = ["estimator", "mean", "bias ± SE", "std", "var ÷ pathwise"]
             with tab_mu:
-                st.dataframe(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), hide_index=True,
-                             width="stretch")
+                ui.table(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), key="table_mu",
+                         first=first)
             with tab_sigma:
-                st.dataframe(_table(results, "sigma", g_sigma * scale, scale, reference, objective.continuous),
-                             hide_index=True, width="stretch")
+                ui.table(_table(results, "sigma", g_sigma * scale, scale, reference, objective.continuous),
+                         key="table_sigma", first=first)
             csv = stage["csv"]  # only the text: the button's callable lives as long as the session
             ui.download_csv("stage", lambda: csv)
             st.caption(f"The CSV holds every frame of the sweep along {AXIS_SYMBOL[axis]}: one row per value and "

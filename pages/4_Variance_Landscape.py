@@ -108,7 +108,7 @@ def landscape() -> None:
     rows = [{"estimator": core.ESTIMATORS[n].label, **{f"{SWEEP_NAMES[variable]} = {sw.values[i]:.3g}": ui.fmt(curves[n][i], 3, scale=max(curves[m][i] for m in LANDSCAPE_ESTIMATORS))
                                                       for i in np.linspace(0, sw.values.size - 1, 5).round().astype(int)}}
             for n in LANDSCAPE_ESTIMATORS]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="landscape_table")
     here = objective_for(function, float(k))
     exact_here = core.landscape.single_sample_variances(here, float(mu), float(sigma))
     st.caption(_coupling_sentence(exact_here, float(k), float(mu), float(sigma)))

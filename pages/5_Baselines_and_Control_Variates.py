@@ -56,7 +56,7 @@ def at_baseline(text: str, mu: float, sigma: float, b: float, L: int, seed: int)
 
 STREAM_LABELS = dict({k: v[0] for k, v in SEQUENTIAL.items()}, delta="delta-method control variate (optimal c)")
 STREAM_UNBIASED = dict({k: v[1] for k, v in SEQUENTIAL.items()}, delta=True)
-STREAM_COLORS = dict(none=COLORS["score"], batch_mean=COLORS["score_batchmean"], ema_before="#882255",
+STREAM_COLORS = dict(none=COLORS["score"], batch_mean=COLORS["score_batchmean"], ema_before="#BB2F75",
                      ema_after=COLORS["mvd"], loo=COLORS["score_loo"], delta=COLORS["score_optimal"])
 
 
@@ -159,7 +159,7 @@ def page() -> None:
             "mean ∂μ": ui.fmt(s.mean, scale=max(abs(m.g[0]), math.sqrt(none_var))), "exact ∂μ": ui.fmt(m.g[0], scale=max(abs(m.g[0]), math.sqrt(none_var))), "bias / SE": ui.fmt(s.z, 3),
             "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
         })
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="streams_table")
     if "delta" not in results["summaries"]:
         st.caption("The delta-method control variate needs a twice-differentiable f; it is left out for this f.")
     ui.chart(go.Figure(results["figure"]), key="baseline_hist",

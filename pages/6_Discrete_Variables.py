@@ -211,7 +211,7 @@ def page() -> None:
                      "mean": ui.fmt(s.mean, scale=size), "exact": ui.fmt(float(exact[j]), scale=size),
                      "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "—",
                      "variance": ui.fmt(s.variance, scale=size * size), "SNR": ui.fmt(snr, 3)})
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="discrete_table")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
         st.code(discrete_snippet(text, logits, values, seed=seed)

@@ -66,7 +66,7 @@ def page() -> None:
                      "variance ∂log σ at B = 128":
                          f"{ui.fmt(v[m]['log_sigma'][i128], 3)} ± {ui.fmt(v[m]['log_sigma_se'][i128], 2)}",
                      "this server's time per estimate at B = 128 (µs, median of 5)": round(1e6 * timing[m], 1)})
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="batch_table", first=["method", "variance ∂μ at B = 128", "variance ∂log σ at B = 128"])
     with st.expander("Reproduce a Flipout gradient in PyTorch"):
         st.code(flipout_snippet(seed=int(seed)), language="python", wrap_lines=True)
     st.subheader("2 · A short training run")

@@ -134,7 +134,7 @@ else:
              "encoder-gradient variance (last check)": ui.fmt(float(r.grad_variance[-1]), 3),
              "SNR (last check)": ui.fmt(float(r.grad_snr[-1]), 3) if r.grad_snr[-1] > 0
              else "≈ 0 (below what 16 draws resolve)"} for e, r in results.items()]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    ui.table(rows, key="vae_table")
     st.caption("ELBO on 512 fixed images (4 fixed noise draws). Gradient variance and SNR: 16 independent noise "
                "draws on a fixed batch of 64 images, every 100 steps; the SNR's numerator ‖E g‖² is estimated "
                "without bias as ‖mean‖² − variance/16.")

@@ -35,6 +35,10 @@ def charts(at: AppTest) -> list[dict]:
 
 
 def table(at: AppTest, index: int = 0) -> list[dict]:
+    """Every column of the table: its "All columns" switch is turned on first."""
+    key = ("table_mu", "table_sigma")[index] + "_all"
+    if not at.toggle(key=key).value:
+        at.toggle(key=key).set_value(True).run()
     return at.dataframe[index].value.to_dict("records")
 
 
@@ -258,3 +262,15 @@ def test_variance_tab_shows_measured_and_exact_variances_against_L():
     # 500 replicates per L: each measured variance is within 5 SE (SE ≈ var·√(2/499)) of 1/L.
     Ls, v = array(dots["x"]), array(dots["y"])
     assert np.all(np.abs(v - 1.0 / Ls) <= 5 * np.sqrt(2 / 499) / Ls)
+
+
+def test_the_table_shows_the_columns_a_reader_needs_first_and_the_rest_on_request():
+    at = run()
+    first = ["estimator", "mean", "bias ± SE", "std", "var ÷ pathwise"]
+    assert [list(at.dataframe[i].value.columns) for i in (0, 1)] == [first, first]
+    switch = at.toggle(key="table_mu_all")
+    assert "unbiased?" in switch.help and "f-evals" in switch.help
+    switch.set_value(True).run()
+    columns = list(at.dataframe[0].value.columns)
+    assert columns[:2] == ["estimator", "unbiased?"] and {"exact", "bias / SE", "variance", "SNR", "f-evals"} <= set(columns)
+    assert list(at.dataframe[1].value.columns) == first  # each tab has its own switch
