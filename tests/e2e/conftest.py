@@ -46,9 +46,9 @@ def free_port() -> int:
 
 
 class Server:
-    """A `streamlit run app.py` process on a free localhost port."""
+    """A `streamlit run app.py` (or another script) process on a free localhost port."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: str = "app.py") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = ARTIFACTS / f"server-{self.port}.log"
@@ -56,7 +56,7 @@ class Server:
         self._log = open(log, "w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
