@@ -1095,6 +1095,13 @@ def fixed(value: float, decimals: int = 4) -> str:
     return f"{round(value, decimals) + 0.0:.{decimals}f}"
 
 
+def ratio(value: float) -> str:
+    """A ratio for a sentence: 2.5, 18, 1,800 (never 1.8e+03)."""
+    if not math.isfinite(value):
+        return fmt(value)
+    return f"{value:.2g}" if abs(value) < 100 else f"{float(f'{value:.2g}'):,.0f}"
+
+
 ROUNDING = 1e-12  # a value this small next to the numbers around it is 0 up to rounding
 
 

@@ -102,7 +102,7 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
         if unbiased[best] > 0 and unbiased[worst] / unbiased[best] > 1 + 3 * math.sqrt(2) * rel:
             parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
                          f"(sd {readout_number(unbiased[best])}), "
-                         f"{unbiased[worst] / unbiased[best]:.2g}× narrower than {core.ESTIMATORS[worst].short} "
+                         f"{ui.ratio(unbiased[worst] / unbiased[best])}× narrower than {core.ESTIMATORS[worst].short} "
                          f"(each sd ±{100 * rel:.2g}% from {plan.reps:,} replicates)")
         elif unbiased[best] > 0:
             parts.append(f"the unbiased estimators are about as wide as each other (sd {readout_number(unbiased[best])} "
