@@ -335,6 +335,11 @@ def landscape_figure(values: np.ndarray, curves: dict[str, np.ndarray], variable
     return label_log_axes(fig)
 
 
+def _rounded_zero(value: float, scale: float) -> float:
+    """0 for a value that is 0 up to rounding beside numbers of size ``scale`` (b* = 1.2e-17 is 0), never −0."""
+    return 0.0 if abs(value) <= 1e-12 * abs(scale) else value + 0.0
+
+
 def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_star: tuple[float, float],
                       f_mean: float, b: float, mc: tuple[float, float, float, float] | None = None) -> go.Figure:
     """Exact single-sample variance of (f − b)s against b for ∂μ and ∂σ, with the optimal b*
@@ -347,7 +352,8 @@ def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_s
                                  hovertemplate="b = %{x:.3g}: variance %{y:.4g}<extra>exact</extra>"), row=1, col=col)
         fig.add_vline(x=star, line=dict(color=COLORS["score_optimal"], width=2), row=1, col=col)
         fig.add_annotation(x=star, y=1.0, yref="y domain" if col == 1 else "y2 domain", xref=f"x{'' if col == 1 else 2}",
-                           text=f"b* = {star:.3g}", showarrow=False, yanchor="bottom", font=dict(color=COLORS["score_optimal"]))
+                           text=f"b* = {_rounded_zero(star, np.abs(bs).max()):.3g}", showarrow=False, yanchor="bottom",
+                           font=dict(color=COLORS["score_optimal"]))
         fig.add_vline(x=f_mean, line=dict(color=EXACT_COLOR, width=1.5, dash="dot"), row=1, col=col)
         fig.add_vline(x=b, line=dict(color=COLORS["pathwise"], width=1.5, dash="dash"), row=1, col=col)
         if mc is not None:

@@ -182,3 +182,10 @@ def test_every_log_axis_gets_labels_written_out():
     v = {"mu": 1 / Bs, "log_sigma": 2 / Bs, "mu_se": 0.1 / Bs, "log_sigma_se": 0.1 / Bs}
     fig = batch_variance_figure(Bs, {"shared": v}, {"shared": "one shared sample"})
     assert list(fig.layout.xaxis.tickvals) == [1, 4, 16, 64, 256]
+
+
+def test_a_b_star_that_is_zero_up_to_rounding_reads_zero():
+    from core.figures import baseline_parabola
+    bs = np.linspace(-5, 5, 11)
+    fig = baseline_parabola(bs, bs ** 2, bs ** 2 + 1, (-1.699e-17, 2.5), 0.0, 0.0)
+    assert [a.text for a in fig.layout.annotations] == ["b* = 0", "b* = 2.5"]
