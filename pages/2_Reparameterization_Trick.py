@@ -133,9 +133,11 @@ def elbo_section() -> None:
                                             f"∂ELBO/∂σ estimates (dashed: exact {g_sigma:.4g})"),
                         key="elbo_sigma", alt="Histogram of ELBO gradient estimates for sigma")
     st.caption("4,000 independent L-sample estimates, each one backward pass through z = μ + σε.")
+    size = max(abs(g_mu), abs(g_sigma), float(np.std(d_mu)), float(np.std(d_sigma)))
     with st.expander("Reproduce this in PyTorch"):
         st.code(elbo_snippet(x, s, mu, sigma, int(L))
-                + f"# exact: ELBO = {value:.4f}, dmu = {g_mu:.4f}, dsigma = {g_sigma:.4f}", language="python", wrap_lines=True)
+                + f"# exact: ELBO = {ui.fmt(value, 5)}, dmu = {ui.fmt(g_mu, 4, scale=size)}, "
+                f"dsigma = {ui.fmt(g_sigma, 4, scale=size)}", language="python", wrap_lines=True)
 
 
 elbo_section()

@@ -255,7 +255,9 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
     if code.open:
         with code:
             st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
-                    + f"# exact gradient: {g_mu:.6g}, {g_sigma:.6g}", language="python", wrap_lines=True)
+                    + f"# exact gradient: {ui.fmt(g_mu, 6, scale=max(abs(g_mu), abs(g_sigma), 1.0))}, "
+                    f"{ui.fmt(g_sigma, 6, scale=max(abs(g_mu), abs(g_sigma), 1.0))}", language="python",
+                    wrap_lines=True)
     if maths.open:
         with maths:
             st.markdown(

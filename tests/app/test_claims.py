@@ -114,6 +114,8 @@ SETTINGS = [
     ("pages/5_Baselines_and_Control_Variates.py", {"f": "x2", "mu": "0"}),
     ("pages/5_Baselines_and_Control_Variates.py", {"f": "sin", "mu": "0"}),
     ("pages/3_Estimator_Lab.py", {"f": "x", "mu": "0", "of": "sigma", "view": "maths"}),
+    ("pages/3_Estimator_Lab.py", {"f": "x3", "mu": "0", "view": "code"}),
+    ("pages/2_Reparameterization_Trick.py", {"x": "0", "qmu": "0", "L": "50"}),
     ("pages/6_Discrete_Variables.py", {"th0": "0", "th1": "0"}),
     ("pages/6_Discrete_Variables.py", {"preset": "three_categories", "th0": "0", "th1": "0", "th2": "0"}),
     ("pages/6_Discrete_Variables.py", {"section": "gumbel", "tau": "0.01"}),
