@@ -1,6 +1,6 @@
 """Why a sampling node blocks backprop, shown with real torch and exact numbers.
 
-Seed 000's decomposition, for z ~ p_θ = N(θ, 1) and an f that depends on θ too::
+The decomposition from a classic forum answer on backprop through sampling, for z ~ p_θ = N(θ, 1) and an f that depends on θ too::
 
     ∇θ E_{p_θ}[f_θ(z)] = E[∇θ f_θ(z)]            ← what autograd returns on detached samples
                        + ∫ f_θ(z) ∇θ p_θ(z) dz    ← the term it never sees
@@ -92,7 +92,7 @@ def _f_and_dtheta(fn, z: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarr
 
 
 def decomposition(name: str, theta: float) -> Decomposition:
-    """Exact terms of seed 000's decomposition for z ~ N(θ, 1), by quadrature."""
+    """Exact terms of the forum answer's decomposition for z ~ N(θ, 1), by quadrature."""
     fn = DECOMPOSITIONS[name][2]
 
     def integrand(eps: np.ndarray) -> np.ndarray:
@@ -252,10 +252,10 @@ def autograd_dot(tensor: torch.Tensor, names: dict[int, str] | None = None, titl
 
 
 def conv_sampling_demo(seed: int, parameterization: str, size: int = 8) -> dict[str, float]:
-    """Seed 002's network: x_mean and x_var maps → z = μ + σ·ε → Conv2d → loss.
+    """The forum question's network: x_mean and x_var maps → z = μ + σ·ε → Conv2d → loss.
 
-    ``parameterization`` is ``"variance"`` (the seed's ``x_var.sqrt()``, with x_var drawn
-    from ``randn`` and so negative about half the time) or ``"log_variance"`` (seed 001's
+    ``parameterization`` is ``"variance"`` (the question's ``x_var.sqrt()``, with x_var drawn
+    from ``randn`` and so negative about half the time) or ``"log_variance"`` (the Keras VAE example's
     Keras ``Sampling`` layer: σ = exp(½·log σ²), positive for every input).
     Returns gradient norms reaching the two input maps and how many entries are NaN.
     """

@@ -270,7 +270,7 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
 
 def decomposition_bars(true: float, naive: float, missing: float,
                        naive_mc: float | None = None, reparam_mc: float | None = None) -> go.Figure:
-    """Seed 000's decomposition as bars: true = naive (what autograd sees) + missing (∫ f ∇p).
+    """The forum answer's decomposition as bars: true = naive (what autograd sees) + missing (∫ f ∇p).
 
     Optional diamonds mark what real torch returned from n samples through ``.sample()``
     (estimates the naive term) and through ``.rsample()`` (estimates the true gradient).

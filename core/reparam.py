@@ -9,7 +9,7 @@ Gaussian: z = μ + σε, so ∂z/∂μ = 1 and ∂z/∂σ = ε for every draw. O
       dz/dθ = −(∂F_θ(z)/∂θ) / p_θ(z);
 * discrete families have no ``rsample``: a category cannot move by a small amount.
 
-The ELBO of seed 001 (Kingma & Welling) for a one-dimensional model
+The ELBO of the Keras VAE example (Kingma & Welling) for a one-dimensional model
 p(z) = N(0, 1), p(x | z) = N(x; z, s²) and q(z) = N(μ, σ²):
 
     ELBO(μ, σ) = E_q[log p(x | z)] − KL(q ‖ p)
@@ -179,7 +179,7 @@ def elbo_exact(x: float, s: float, mu: float, sigma: float) -> tuple[float, floa
 
 def elbo_estimates(x: float, s: float, mu: float, sigma: float, *, L: int, reps: int, seed: int = 0
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``reps`` L-sample ELBO estimates (seed 001's estimator) and their pathwise gradients.
+    """``reps`` L-sample ELBO estimates (the Keras VAE example's estimator) and their pathwise gradients.
 
     ELBO_hat = (1/L) Σ_l log N(x; μ + σ ε_l, s²) − KL(q ‖ p), KL analytic. One batched
     backward pass: each replicate has its own (μ, σ) leaf.

@@ -1,8 +1,8 @@
 """A small VAE on the 8×8 digits, trained with different gradient estimators for the encoder.
 
-Encoder x ↦ (μ(x), log σ²(x)); the sampling layer is seed 001's Keras ``Sampling`` layer
+Encoder x ↦ (μ(x), log σ²(x)); the sampling layer is the Keras VAE example's ``Sampling`` layer
 written in PyTorch, z = μ + exp(½ log σ²) ε; decoder z ↦ Bernoulli logits of the 64
-pixels (binarized at half ink). The ELBO with L samples and analytic KL (seed 001):
+pixels (binarized at half ink). The ELBO with L samples and analytic KL (the Keras VAE example):
 
     ELBO(x) ≈ (1/L) Σ_l log p(x | z_l) − KL(q(z|x) ‖ N(0, I)),
     KL = ½ Σ_d (σ_d² + μ_d² − 1 − log σ_d²).
@@ -54,7 +54,7 @@ def load_digits(binary: bool = True) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def sampling_layer(z_mean: torch.Tensor, z_log_var: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """Seed 001's Keras ``Sampling`` layer: z = z_mean + exp(0.5 · z_log_var) · ε."""
+    """The Keras VAE example's ``Sampling`` layer: z = z_mean + exp(0.5 · z_log_var) · ε."""
     return z_mean + torch.exp(0.5 * z_log_var) * eps
 
 
