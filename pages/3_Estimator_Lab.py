@@ -89,8 +89,10 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
     readouts, start, names = stage["readouts"], plan.start, stage["names"]
     at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}"
-    size = float(np.nanmax(np.abs(np.concatenate([np.asarray(stage["exact"], float)] + [
-        np.asarray(readouts[n]["std"], float) for n in names]))))
+    sizes = np.abs(np.concatenate([np.asarray(stage["exact"], float)] + [
+        np.asarray(readouts[n]["std"], float) for n in names]))
+    sizes = sizes[np.isfinite(sizes)]  # a formula that overflows everywhere leaves none
+    size = float(sizes.max()) if sizes.size else 0.0
     exact = ui.zeroed(float(stage["exact"][start]), size)
     parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {readout_number(exact)}"]
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
