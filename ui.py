@@ -103,13 +103,16 @@ html { font-size: 20px !important; }
 
 # On every page. A phone (touch, no hover): Plotly's mode bar would open over a chart's own
 # labels at the first tap, so it stays closed there (each chart's CSV button remains); a note
-# that a table scrolls sideways shows where tables are wider than the screen; page links wrap
+# that a table scrolls sideways shows where tables are wider than the screen, and text drawn in a
+# chart is a little smaller; page links wrap
 # instead of ending in "…" (Home's, on a phone).
 APP_CSS = """
 <style>
 @media (hover: none) { .js-plotly-plot .modebar-container { display: none !important; } }
 .narrow-only { display: none; }
-@media (max-width: 640px) { .narrow-only { display: block; font-size: 0.8rem; opacity: 0.75; margin: 0; } }
+@media (max-width: 640px) { .narrow-only { display: block; font-size: 0.8rem; opacity: 0.75; margin: 0; }
+  /* The stage's one-line readouts ("Score + leave-one-out  mean … · sd … · bias/SE …") fit a phone. */
+  .js-plotly-plot .textpoint text { font-size: 10px !important; } }
 [data-testid^=stPageLink] p, [data-testid^=stPageLink] span { white-space: normal !important;
                                                               overflow: visible !important; text-overflow: clip !important; }
 </style>

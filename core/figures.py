@@ -91,9 +91,12 @@ def labelled_histograms(series: list[tuple[str, str, np.ndarray]], exact: float,
             mean = float(finite.mean())
             if lo <= mean <= hi:
                 means.append((mean, base + _ROW_MEAN, color, label))
-        text = label + (f"  ({100 * outside / max(finite.size, 1):.2g}% of estimates off-scale)" if outside else "")
-        annotations.append(dict(text=text, xref="paper", yref="y", x=1.0, y=base + 1.0, showarrow=False,
+        annotations.append(dict(text=label, xref="paper", yref="y", x=1.0, y=base + 1.0, showarrow=False,
                                 xanchor="right", yanchor="top", font=dict(size=12)))
+        if outside:  # on the row's other side: after the label, a long name ran off a phone's chart
+            annotations.append(dict(text=f"{100 * outside / max(finite.size, 1):.2g}% off-scale", xref="paper",
+                                    yref="y", x=0.0, y=base + 1.0, showarrow=False, xanchor="left", yanchor="top",
+                                    font=dict(size=12)))
     if means:
         # Every mean in one trace: a trace per mean cost the browser ~15 ms more per redraw of
         # the Lab's two charts (Plotly.newPlot: Streamlit remounts a chart whose data changed).
@@ -264,7 +267,7 @@ def variance_vs_L(Ls: list[int], variances: dict[str, list[float]],
                                hovertemplate=f"{label}: exact variance/L %{{y:.3g}}<extra></extra>"))
     layout = dict(height=380, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND,
                   xaxis=dict(type="log", title=dict(text="L (samples per estimate)")),
-                  yaxis=dict(type="log", title=dict(text=f"variance of {_PARAM_LABEL[param]} estimate"), exponentformat="power"))
+                  yaxis=dict(type="log", title=dict(text=f"variance of<br>{_PARAM_LABEL[param]} estimate"), exponentformat="power"))
     return label_log_axes(_unvalidated_figure(traces, layout))
 
 
@@ -387,7 +390,7 @@ def tau_curves(taus: np.ndarray, exact: dict[str, tuple[np.ndarray, np.ndarray]]
     variance·√(2/(n−1)) for the variance; ``flat``: name → (|bias|, variance) of
     estimators that do not depend on τ (dotted horizontal lines). Every name has one
     legend entry, from whichever panel draws it first."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("|bias|", "variance of one-draw estimate"),
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("|bias|", "variance (one draw)"),
                         horizontal_spacing=0.1)
     in_legend: set[str] = set()
 

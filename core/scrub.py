@@ -247,8 +247,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
         height=stage.top + stage.bottom + int(stage.row * (n + _HEADER + 0.45)),
         margin=dict(l=8, r=8, t=stage.top, b=stage.bottom),
         font=dict(size=stage.font), showlegend=False, dragmode=False, hovermode="closest",
-        xaxis=dict(range=[lo, hi], fixedrange=True, title=dict(text=f"estimate of {PARAM_SYMBOL[param]}   "
-                                                                     "(dashed: exact, ▼: mean of the estimates)")),
+        xaxis=dict(range=[lo, hi], fixedrange=True, title=dict(text=f"estimate of {PARAM_SYMBOL[param]}  "
+                                                                     "(dashed: exact · ▼: mean)")),
         yaxis=dict(range=[0, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False, fixedrange=True),
         sliders=[_slider([_axis_value(sw, i) for i in range(G)], start, stage)],
     )

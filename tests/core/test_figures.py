@@ -189,3 +189,12 @@ def test_a_b_star_that_is_zero_up_to_rounding_reads_zero():
     bs = np.linspace(-5, 5, 11)
     fig = baseline_parabola(bs, bs ** 2, bs ** 2 + 1, (-1.699e-17, 2.5), 0.0, 0.0)
     assert [a.text for a in fig.layout.annotations] == ["b* = 0", "b* = 2.5"]
+
+
+def test_a_rows_off_scale_share_sits_on_the_other_side_of_its_label():
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(0, 1, 5000), [1e6]])  # one far outlier
+    fig = labelled_histograms([("a long estimator name (biased)", "#0072B2", values)], exact=0.0, xlabel="x")
+    label, share = fig.layout.annotations
+    assert label.text == "a long estimator name (biased)" and (label.x, label.xanchor) == (1.0, "right")
+    assert share.text.endswith("% off-scale") and (share.x, share.xanchor) == (0.0, "left") and share.y == label.y

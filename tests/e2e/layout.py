@@ -3,7 +3,7 @@
 ``layout_problems(page)`` returns one sentence per problem on the page as it is drawn now:
 
 - two text boxes of a Plotly chart overlap (titles, axis titles, annotations, legend entries,
-  tick labels, slider labels, text drawn as a trace);
+  tick labels, slider labels, text drawn as a trace), or one runs past the chart's edge;
 - a text box inside a chart is crossed by a line, a shape or a marker drawn over it;
 - a log axis has a tick label that could be misread (a bare "2" for 0.2 or 20);
 - the main column scrolls sideways, or something sticks out of it (a table that scrolls inside
@@ -119,6 +119,13 @@ LAYOUT_JS = r"""
     add('.slider-container text', 'slider label', false);
     add('.updatemenu-container text', 'button label', false);
     add('.scatterlayer .textpoint text, .barlayer .bartext', 'text trace');
+    // Every text box inside the chart's own box: beyond it the SVG clips the words.
+    const frame = gd.getBoundingClientRect();
+    texts.forEach((t) => {
+      if (t.r.left < frame.left - 1 || t.r.right > frame.right + 1 || t.r.top < frame.top - 1 || t.r.bottom > frame.bottom + 1) {
+        problems.push(`${name}: ${t.kind} "${short(t.text)}" runs past the chart's edge`);
+      }
+    });
     for (let i = 0; i < texts.length; i++) {
       for (let j = i + 1; j < texts.length; j++) {
         const a = texts[i], b = texts[j];

@@ -120,4 +120,5 @@ def test_the_check_fails_on_the_old_variance_chart_and_what_else_it_must_catch(b
     assert re.search(r'log axis xaxis shows "[25]" at (20|50)\.0', problems), problems
     assert "rgb(240, 228, 66)" in problems  # the old yellow, 1.3:1
     assert 'annotation "a label on the line" is crossed by a line' in problems
+    assert "runs past the chart's edge" in problems
     assert '"a metric label far too long' in problems and "is cut off" in problems

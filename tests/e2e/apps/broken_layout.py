@@ -1,7 +1,8 @@
 """What the layout check must catch, drawn by Streamlit as the app draws its charts (run by
 tests/e2e/test_layout.py): the Lab's "Variance against L" at its defaults as it was before the
 layout work (legend placed under the plot by a fraction of its height, Plotly's own log ticks,
-the old yellow of 1.3:1 on white), a label crossed by a line, and a metric label cut off."""
+the old yellow of 1.3:1 on white), a label crossed by a line, one running past the chart's
+edge, and a metric label cut off."""
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ left, right = st.columns([0.38, 0.62])  # the Lab's half column beside the sideb
 left.plotly_chart(old, width="stretch", key="old")
 crossed = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#0072B2")))
 crossed.add_annotation(x=0.5, y=0.5, text="a label on the line", showarrow=False)
+crossed.add_annotation(x=1.0, xref="paper", y=0.1, text="a label running off the chart's left edge " * 6,
+                       showarrow=False, xanchor="right")
 right.plotly_chart(crossed, width="stretch", key="crossed")
 a, b, c, d, e, f = st.columns(6)
 a.metric("a metric label far too long for its narrow column", 1)
