@@ -701,7 +701,7 @@ PHONE_COLUMN_PX = 340  # the main column of a 390-px phone, less the table's own
 def _natural_width(rows: list[dict]) -> float:
     """About how wide a table's columns want to be, in pixels (header or longest cell)."""
     columns = list(rows[0]) if rows else []
-    return sum(26 + 7.5 * max([len(str(c))] + [len(str(r.get(c, ""))) for r in rows]) for c in columns)
+    return sum(18 + 6.8 * max([len(str(c))] + [len(str(r.get(c, ""))) for r in rows]) for c in columns)
 
 
 def table(rows: list[dict], key: str, first: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@
 - a text box inside a chart is crossed by a line, a shape or a marker drawn over it;
 - a log axis has a tick label that could be misread (a bare "2" for 0.2 or 20);
 - the main column scrolls sideways, or something sticks out of it (a table that scrolls inside
-  its own frame is allowed when the page says so next to it);
+  its own frame is allowed when the page says so next to it, and only then may it say so);
 - a label is cut off with an ellipsis (widget labels, metric labels, page links, tabs);
 - a chart colour has less than 3:1 contrast against the page's background (WCAG 2.1, 1.4.11).
 
@@ -228,14 +228,18 @@ LAYOUT_JS = r"""
     main.querySelectorAll('[data-testid=stDataFrame]').forEach((frame) => {
       if (!visible(frame)) return;
       const scroller = frame.querySelector('.dvn-scroller');
-      if (!scroller || scroller.scrollWidth <= scroller.clientWidth + 1) return;
+      if (!scroller) return;
       const container = frame.closest('[data-testid=stElementContainer]');
       let said = false;
       for (let e = container, k = 0; e && k < 3; e = e.nextElementSibling, k++) {
         if (/scroll/i.test(e.innerText || '')) said = true;  // innerText: only what shows
       }
+      const heads = [...frame.querySelectorAll('[role=columnheader]')].map((h) => h.textContent.trim()).filter(Boolean);
+      if (scroller.scrollWidth <= scroller.clientWidth + 1) {
+        if (said) problems.push(`a table (${short(heads.slice(0, 3).join(', '))}) fits its frame, yet the page says it scrolls`);
+        return;
+      }
       if (!said) {
-        const heads = [...frame.querySelectorAll('[role=columnheader]')].map((h) => h.textContent.trim()).filter(Boolean);
         problems.push(`a table (${short(heads.slice(0, 3).join(', '))}) is wider than its frame and nothing says it scrolls`);
       }
     });
