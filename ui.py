@@ -25,6 +25,7 @@ import core.lectures
 from core.estimators import grid_settings
 from core.figures import compact_spec, figure_csv
 from core.scrub import Stage, sweep_csv, sweep_exact, sweep_figure_spec, sweep_readouts
+from core.stats import size_of, zeroed  # noqa: F401  (pages call them as ui.zeroed, ui.size_of)
 from core.presets import CUSTOM, PRESETS, formula_for
 
 ROOT = str(Path(__file__).resolve().parent)
@@ -102,10 +103,9 @@ html { font-size: 20px !important; }
 """
 
 # On every page. A phone (touch, no hover): Plotly's mode bar would open over a chart's own
-# labels at the first tap, so it stays closed there (each chart's CSV button remains); a note
-# that a table scrolls sideways shows where tables are wider than the screen, and text drawn in a
-# chart is a little smaller; page links wrap
-# instead of ending in "…" (Home's, on a phone).
+# labels at the first tap, so it stays closed there (each chart's CSV button remains). On a
+# narrow screen, a note says that a wide table scrolls sideways, and text drawn in a chart is a
+# little smaller. Page links wrap instead of ending in "…" (Home's, on a phone).
 APP_CSS = """
 <style>
 @media (hover: none) { .js-plotly-plot .modebar-container { display: none !important; } }
@@ -1103,18 +1103,6 @@ def ratio(value: float) -> str:
     if not math.isfinite(value):
         return fmt(value)
     return f"{value:.2g}" if abs(value) < 100 else f"{float(f'{value:.2g}'):,.0f}"
-
-
-ROUNDING = 1e-12  # a value this small next to the numbers around it is 0 up to rounding
-
-
-def zeroed(value: float, scale: float) -> float:
-    """``value``, or 0 when it is 0 up to rounding next to ``scale`` (the size of the numbers it
-    is shown with): −1.6e-17 for an exact gradient of 0, a variance of 1.8e-31 beside 39."""
-    try:
-        return 0.0 if math.isfinite(value) and abs(value) <= ROUNDING * abs(scale) else value
-    except TypeError:
-        return value
 
 
 def fmt(value: float, digits: int = 4, scale: float | None = None) -> str:

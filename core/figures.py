@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .estimators import ESTIMATORS
-from .stats import histogram, nice_range
+from .stats import histogram, nice_range, zeroed
 
 __all__ = ["COLORS", "EXACT_COLOR", "compact_spec", "labelled_histograms", "reparam_map", "variance_vs_L",
            "decomposition_bars", "landscape_figure", "baseline_parabola", "tau_curves", "race_figure",
@@ -141,9 +141,8 @@ def log_tick_text(value: float) -> str:
 
 def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     """Ticks for a log axis over [lo, hi]: decades when it spans 2.5 or more (every other one past
-    eight, and so on), otherwise
-    1, 2 and 5 times each power of ten, every label written out in full, so that no bare "2"
-    can mean 0.2 or 20 (Plotly's minor labels do)."""
+    eight, and so on), otherwise 1, 2 and 5 times each power of ten; every label written out in
+    full, so that no bare "2" can mean 0.2 or 20 (Plotly's minor labels do)."""
     lo_e, hi_e = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
     span = math.log10(hi / lo)
     steps = (1,) if span >= 2.5 else (1, 2, 5)
@@ -338,11 +337,6 @@ def landscape_figure(values: np.ndarray, curves: dict[str, np.ndarray], variable
     return label_log_axes(fig)
 
 
-def _rounded_zero(value: float, scale: float) -> float:
-    """0 for a value that is 0 up to rounding beside numbers of size ``scale`` (b* = 1.2e-17 is 0), never −0."""
-    return 0.0 if abs(value) <= 1e-12 * abs(scale) else value + 0.0
-
-
 def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_star: tuple[float, float],
                       f_mean: float, b: float, mc: tuple[float, float, float, float] | None = None) -> go.Figure:
     """Exact single-sample variance of (f − b)s against b for ∂μ and ∂σ, with the optimal b*
@@ -355,7 +349,7 @@ def baseline_parabola(bs: np.ndarray, v_mu: np.ndarray, v_sigma: np.ndarray, b_s
                                  hovertemplate="b = %{x:.3g}: variance %{y:.4g}<extra>exact</extra>"), row=1, col=col)
         fig.add_vline(x=star, line=dict(color=COLORS["score_optimal"], width=2), row=1, col=col)
         fig.add_annotation(x=star, y=1.0, yref="y domain" if col == 1 else "y2 domain", xref=f"x{'' if col == 1 else 2}",
-                           text=f"b* = {_rounded_zero(star, np.abs(bs).max()):.3g}", showarrow=False, yanchor="bottom",
+                           text=f"b* = {zeroed(star, np.abs(bs).max()):.3g}", showarrow=False, yanchor="bottom",
                            font=dict(color=COLORS["score_optimal"]))
         fig.add_vline(x=f_mean, line=dict(color=EXACT_COLOR, width=1.5, dash="dot"), row=1, col=col)
         fig.add_vline(x=b, line=dict(color=COLORS["pathwise"], width=1.5, dash="dash"), row=1, col=col)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "summarize", "summarize_rows", "histogram", "histogram_rows", "nice_range", "variance_ratio", "variance_and_se"]
+__all__ = ["Summary", "summarize", "summarize_rows", "histogram", "histogram_rows", "nice_range", "variance_ratio", "variance_and_se",
+           "ROUNDING", "zeroed", "size_of"]
 
 
 @dataclass(frozen=True)
@@ -179,3 +180,21 @@ def histogram_rows(values: np.ndarray, lo: float, hi: float, bins: int = 60) -> 
     density = counts / (np.maximum(n, 1)[:, None] * width)
     edges = np.linspace(lo, hi, bins + 1)
     return 0.5 * (edges[:-1] + edges[1:]), density, n - counts.sum(axis=1)
+
+
+ROUNDING = 1e-12  # a value this small next to the numbers around it is 0 up to rounding
+
+
+def zeroed(value: float, scale: float) -> float:
+    """``value``, or 0 when it is 0 up to rounding next to ``scale`` (the size of the numbers it
+    is shown with): −1.6e-17 for an exact gradient of 0, a variance of 1.8e-31 beside 39."""
+    try:
+        return 0.0 if math.isfinite(value) and abs(value) <= ROUNDING * abs(scale) else value
+    except TypeError:
+        return value
+
+
+def size_of(exact: float, summaries) -> float:
+    """The size of a table of estimates: the largest of |exact| and each row's |mean| and std
+    (non-finite ones left out). A number far below it is 0 up to rounding (:func:`zeroed`)."""
+    return max([abs(exact)] + [v for s in summaries for v in (abs(s.mean), s.std) if math.isfinite(v)])

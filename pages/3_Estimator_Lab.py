@@ -40,7 +40,7 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
     }
     ref_var = summaries[reference].variance if reference in summaries else float("nan")
     # The size of this table's numbers: a bias or mean far below it is 0 up to rounding.
-    size = max([abs(exact)] + [v for s in summaries.values() for v in (abs(s.mean), s.std) if math.isfinite(v)])
+    size = ui.size_of(exact, summaries.values())
     for name, r in results.items():
         s = summaries[name]
         verdict = "yes" if r.info.unbiased else "no (biased)"
@@ -255,11 +255,11 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
         with by_L:
             _variance_by_L(objective, mu, sigma, seed, chosen, scale, "log_sigma" if log_sigma else "sigma")
     if code.open:
+        size = max(abs(g_mu), abs(g_sigma), 1.0)  # the size the comment's numbers are judged against
         with code:
             st.code(estimators_snippet(objective.text, mu, sigma, L, seed)
-                    + f"# exact gradient: {ui.fmt(g_mu, 6, scale=max(abs(g_mu), abs(g_sigma), 1.0))}, "
-                    f"{ui.fmt(g_sigma, 6, scale=max(abs(g_mu), abs(g_sigma), 1.0))}", language="python",
-                    wrap_lines=True)
+                    + f"# exact gradient: {ui.fmt(g_mu, 6, scale=size)}, {ui.fmt(g_sigma, 6, scale=size)}",
+                    language="python", wrap_lines=True)
     if maths.open:
         with maths:
             st.markdown(

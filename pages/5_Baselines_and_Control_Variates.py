@@ -149,6 +149,7 @@ def page() -> None:
     # As for b* above: a variance below (1e-10 of the gradient's scale)² is 0 up to rounding (the
     # delta method is exact for a quadratic f, and its estimates differ only in the last bits).
     tiny = (1e-10 * max(math.sqrt(none_var), abs(m.g[0]), 1.0)) ** 2
+    size = max(abs(m.g[0]), math.sqrt(none_var))  # of the table's means: a residue below it reads 0
     rows = []
     for name, s in results["summaries"].items():
         factor = BIAS_FACTOR(name, int(L2), float(beta)) if name in SEQUENTIAL else 1.0
@@ -156,7 +157,7 @@ def page() -> None:
         rows.append({
             "baseline": STREAM_LABELS[name],
             "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
-            "mean ∂μ": ui.fmt(s.mean, scale=max(abs(m.g[0]), math.sqrt(none_var))), "exact ∂μ": ui.fmt(m.g[0], scale=max(abs(m.g[0]), math.sqrt(none_var))), "bias / SE": ui.fmt(s.z, 3),
+            "mean ∂μ": ui.fmt(s.mean, scale=size), "exact ∂μ": ui.fmt(m.g[0], scale=size), "bias / SE": ui.fmt(s.z, 3),
             "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
         })
     ui.table(rows, key="streams_table")

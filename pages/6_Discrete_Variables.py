@@ -202,8 +202,7 @@ def page() -> None:
     summaries = {n: summarize(a[:, j], float(exact[j])) for n, a in res.items()}
     # The size of the table's numbers: a value far below it is 0 up to rounding (DisARM at equal
     # logits is exact, and its variance read 4.8e-35 and its SNR 3.6e+15).
-    size = max([abs(float(exact[j]))] + [v for s in summaries.values() for v in (abs(s.mean), s.std)
-                                         if np.isfinite(v)])
+    size = ui.size_of(float(exact[j]), summaries.values())
     for n, s in summaries.items():
         std = ui.zeroed(s.std, size)
         snr = s.snr if std > 0 else (float("inf") if ui.zeroed(s.mean, size) != 0 else float("nan"))
