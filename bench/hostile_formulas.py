@@ -65,3 +65,17 @@ def _chain(first: str, ops: list[str], rest: list[str]) -> str:
 def costly_formulas() -> st.SearchStrategy[str]:
     """Formulas in x, from tiny to past every limit (most are refused by the parser)."""
     return st.recursive(_leaf(), _extend, max_leaves=40)
+
+
+# Constants that Python integer arithmetic cannot finish (a tower of powers) or that torch and
+# Python floats compute differently (1/0, log(0), a 31-digit integer, sin of a number): each
+# must stay inside float64 arithmetic everywhere, the generated PyTorch source included.
+TOWERS = ["9**9**9**9", "10**436", "2**2**2**2**2**2", "(9**9)**(9**9)", "-(9**9**9)", "9**9**9**9**9**9",
+          "1234567890123456789012345678901", "-9223372036854775809", "1/0", "log(0)", "0/0", "sin(1)",
+          "(2 > 1)", "sigmoid(2)", "(-8)**(1/3)", "min(1, 2**3)", "where(1, 2, 3)", "not 0", "1e300 * 1e300"]
+
+
+def snippet_formulas() -> st.SearchStrategy[str]:
+    """The parser's grammar with towers of powers and awkward constants among its leaves."""
+    leaf = st.one_of(_leaf(), st.sampled_from(TOWERS), st.builds(lambda t: f"({t})*x", st.sampled_from(TOWERS)))
+    return st.recursive(leaf, _extend, max_leaves=12)

@@ -602,12 +602,73 @@ def _uses_x(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Name) and n.id == "x" for n in ast.walk(node))
 
 
+class _Fold(Exception):
+    """A constant part that plain Python floats cannot compute as torch does: write its value."""
+
+
+# Constant parts of a formula (no x in them) are written with Python floats and ``math``, so a
+# snippet never calls torch on a Python number (torch.sin(1) is an error) and never does Python
+# integer arithmetic on a user's constant (9**9**9 would hold the interpreter for minutes).
+_MATH_NAMES = {name: f"math.{name}" for name in
+               ("sin", "cos", "tan", "exp", "log", "log1p", "sqrt", "tanh", "sinh", "cosh", "atan", "erf")}
+_MATH_NAMES.update(arctan="math.atan", abs="abs", min="min", max="max")
+_MATH_FUNCTIONS = {"sin": math.sin, "cos": math.cos, "tan": math.tan, "exp": math.exp, "log": math.log,
+                   "log1p": math.log1p, "sqrt": math.sqrt, "tanh": math.tanh, "sinh": math.sinh,
+                   "cosh": math.cosh, "atan": math.atan, "arctan": math.atan, "erf": math.erf,
+                   "abs": abs, "min": min, "max": max}
+_FLOAT_BINARY = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
+                 ast.Div: float.__truediv__, ast.Pow: float.__pow__}
+_SAFE_INT = 2 ** 53  # an integer literal up to this is written as typed; a larger one as a float
+
+
+def _float_value(node: ast.AST) -> float:
+    """A constant part's value with Python floats only (what the snippet will compute), or _Fold
+    when Python would raise or differ from torch (1/0, log(0), 10.0**400, a comparison, sigmoid)."""
+    try:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = _float_value(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and type(node.op) in _FLOAT_BINARY:
+            value = _FLOAT_BINARY[type(node.op)](_float_value(node.left), _float_value(node.right))
+            if not isinstance(value, float):  # (-8.0) ** (1/3) is a complex number in Python
+                raise _Fold
+            return value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _MATH_FUNCTIONS:
+            return float(_MATH_FUNCTIONS[node.func.id](*(_float_value(a) for a in node.args)))
+    except (ArithmeticError, ValueError, TypeError):
+        pass
+    raise _Fold
+
+
+def _torch_value(node: ast.AST) -> float:
+    """A constant part's value as the parsed objective computes it (float64 torch)."""
+    return float(_compile(node, [], []).fn(torch.zeros((), dtype=torch.float64)))
+
+
+def _literal(value: float) -> ast.expr:
+    if math.isnan(value):
+        return _dotted("math.nan")
+    if math.isinf(value):
+        inf = _dotted("math.inf")
+        return ast.UnaryOp(ast.USub(), inf) if value < 0 else inf
+    return ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
+
+
 class _PlainTorch:
     """Translate a whitelisted formula's AST into plain torch code. ``expr`` returns a node and
-    whether it is a boolean tensor."""
+    whether it is a boolean tensor.
+
+    The code grows linearly with the formula: the middle operand of a chain ``a < b < c`` is
+    computed once, into a local variable (``lines``), instead of being written twice (nested
+    chains would double the code at every level)."""
 
     def __init__(self) -> None:
         self.uses_math = False
+        self.lines: list[tuple[str, ast.expr]] = []
 
     def number(self, node: ast.AST) -> ast.expr:
         out, boolean = self.expr(node)
@@ -617,13 +678,59 @@ class _PlainTorch:
         out, boolean = self.expr(node)
         return out if boolean else ast.Compare(out, [ast.NotEq()], [ast.Constant(0)])
 
-    def expr(self, node: ast.AST) -> tuple[ast.expr, bool]:
+    def constant(self, node: ast.AST) -> ast.expr:
+        """A part without x, as a Python float expression that gives the parsed objective's value."""
         if isinstance(node, ast.Constant):
-            return ast.Constant(node.value), False
+            value = node.value
+            if isinstance(value, int) and abs(value) <= _SAFE_INT:
+                return ast.Constant(value)
+            return self._mark(_literal(float(value) if abs(value) < 1e308 else _torch_value(node)))
         if isinstance(node, ast.Name):
-            if node.id in CONSTANTS:
-                self.uses_math = True
-                return _dotted(f"math.{node.id}"), False
+            self.uses_math = True
+            return _dotted(f"math.{node.id}")
+        want = _torch_value(node)
+        try:
+            got = _float_value(node)
+        except _Fold:
+            got = None
+        if got is None or not (got == want or math.isclose(got, want, rel_tol=1e-12)):
+            return self._mark(_literal(want))
+        return self._readable(node)
+
+    def _mark(self, out: ast.expr) -> ast.expr:
+        if any(isinstance(n, ast.Name) and n.id == "math" for n in ast.walk(out)):
+            self.uses_math = True
+        return out
+
+    def _readable(self, node: ast.AST) -> ast.expr:
+        """A constant part that Python floats compute as torch does, written as typed with float
+        literals (2.0 ** 10.0 is float arithmetic; 2 ** 10 would be integer arithmetic)."""
+        if isinstance(node, ast.Constant):
+            return ast.Constant(float(node.value))
+        if isinstance(node, ast.Name):
+            self.uses_math = True
+            return _dotted(f"math.{node.id}")
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(node.op, self._readable(node.operand))
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(self._readable(node.left), node.op, self._readable(node.right))
+        name = node.func.id  # a Call: _float_value admitted only the functions in _MATH_FUNCTIONS
+        if _MATH_NAMES[name].startswith("math."):
+            self.uses_math = True
+        return _call(_MATH_NAMES[name], *(self._readable(a) for a in node.args))
+
+    def local(self, out: ast.expr) -> ast.expr:
+        """``out`` computed once into a local variable of f."""
+        if isinstance(out, (ast.Name, ast.Constant)):
+            return out
+        name = f"t{len(self.lines) + 1}"
+        self.lines.append((name, out))
+        return ast.Name(name, ast.Load())
+
+    def expr(self, node: ast.AST) -> tuple[ast.expr, bool]:
+        if not _uses_x(node):
+            return self.constant(node), False
+        if isinstance(node, ast.Name):
             return ast.Name(node.id, ast.Load()), False
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
@@ -642,6 +749,8 @@ class _PlainTorch:
             return out, True
         if isinstance(node, ast.Compare):
             parts = [self.number(p) for p in (node.left, *node.comparators)]
+            if len(parts) > 2:
+                parts = [parts[0], *(self.local(p) for p in parts[1:-1]), parts[-1]]
             pairs = [ast.Compare(a, [op], [b]) for op, a, b in zip(node.ops, parts, parts[1:])]
             out = pairs[0]
             for pair in pairs[1:]:
@@ -656,15 +765,18 @@ class _PlainTorch:
             return ast.Compare(self.number(args[0]), [ast.Gt()], [ast.Constant(0)]), True
         if name == "where":
             a, b = self.number(args[1]), self.number(args[2])
-            if not _uses_x(a) and not _uses_x(b):  # two numbers: a float64 tensor like x's
+            if not _uses_x(args[1]) and not _uses_x(args[2]):  # two numbers: a float64 tensor like x's
                 a = _call("x.new_tensor", a)
-            return _call("torch.where", self.boolean(args[0]), a, b), False
+            condition = self.boolean(args[0]) if _uses_x(args[0]) else ast.Compare(
+                _call("x.new_tensor", self.constant(args[0])), [ast.NotEq()], [ast.Constant(0)])
+            return _call("torch.where", condition, a, b), False
         if name in ("min", "max"):
             tensors = [self.number(a) for a in args if _uses_x(a)]
-            numbers = [self.number(a) for a in args if not _uses_x(a)]
-            bound = numbers[0] if len(numbers) == 1 else _call(name, *numbers) if numbers else None
-            if not tensors:
-                return bound, False
+            numbers = [a for a in args if not _uses_x(a)]
+            bound = None
+            if numbers:  # the constant arguments, as one constant part
+                bound = self.constant(numbers[0] if len(numbers) == 1
+                                      else ast.Call(ast.Name(name, ast.Load()), numbers, []))
             out = tensors[0]
             for other in tensors[1:]:
                 out = _call("torch.minimum" if name == "min" else "torch.maximum", out, other)
@@ -676,21 +788,26 @@ class _PlainTorch:
 
 def torch_source(objective: str | Objective) -> str:
     """A self-contained Python snippet defining ``f(x)`` for float64 torch tensors, equal to
-    the parsed objective (comparisons give 0/1), written as plain torch code."""
+    the parsed objective (comparisons give 0/1), written as plain torch code.
+
+    Its size grows linearly with the formula's, its constants are Python floats (a constant
+    part that Python would compute differently from torch, such as ``1/0`` or ``9**9**9``, is
+    written as its value: ``math.inf``), and running it takes as long as evaluating the formula."""
     text = parse_objective(objective).text  # validates with the whitelist first
     tree = _ast_parse(text)
     translate = _PlainTorch()
     body = translate.number(tree.body)
-    if not _uses_x(body):  # a constant f: one value per sample all the same
+    if not _uses_x(tree.body):  # a constant f: one value per sample all the same
         body = _call("torch.full_like", ast.Name("x", ast.Load()), body)
-    code = ast.unparse(ast.fix_missing_locations(body))
+    lines = [f"    {name} = {ast.unparse(ast.fix_missing_locations(value))}" for name, value in translate.lines]
+    lines.append(f"    return {ast.unparse(ast.fix_missing_locations(body))}")
     imports = "import math\nimport torch\n" if translate.uses_math else "import torch\n"
-    return f"{imports}\n\ndef f(x):\n    return {code}\n"
+    return f"{imports}\n\ndef f(x):\n" + "\n".join(lines) + "\n"
 
 
 def torch_differentiable(objective: str | Objective) -> bool:
-    """Whether autograd finds a path from f(x) back to x in :func:`torch_source`'s code (False
-    for a piecewise-constant f such as x > 0, whose output carries no graph at all)."""
-    namespace: dict = {}
-    exec(torch_source(objective), namespace)  # our own code, generated from the whitelisted formula
-    return bool(namespace["f"](torch.zeros(2, dtype=torch.float64, requires_grad=True)).requires_grad)
+    """Whether autograd finds a path from f(x) back to x (False for a piecewise-constant f such
+    as x > 0, whose output carries no graph at all). Asked of the parsed objective itself, which
+    :func:`torch_source`'s code computes operation for operation: nothing is ``exec``-ed."""
+    x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    return bool(parse_objective(objective)._fn(x).requires_grad)

@@ -274,3 +274,13 @@ def test_the_table_shows_the_columns_a_reader_needs_first_and_the_rest_on_reques
     columns = list(at.dataframe[0].value.columns)
     assert columns[:2] == ["estimator", "unbiased?"] and {"exact", "bias / SE", "variance", "SNR", "f-evals"} <= set(columns)
     assert list(at.dataframe[1].value.columns) == first  # each tab has its own switch
+
+
+@pytest.mark.parametrize("expr", ["x + 9**9**9**9", "x*(2**2**2**2**2**2)", "x + sin(1) + 1/0*0"])
+def test_a_tower_of_powers_in_a_link_does_not_freeze_the_code_tab(expr):
+    """The link that froze the server: the Lab's code tab draws the snippet at once, and the
+    snippet's constants are floats (a tower of powers is math.inf, never Python integer work)."""
+    at = open_page(PAGE, timeout=60, f="custom", expr=expr, view="code")
+    assert_clean(at)
+    code = "\n".join(c.value for c in at.code)
+    assert "def f(x):" in code and "9 ** 9" not in code and "2 ** 2" not in code
