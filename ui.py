@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+import classroom.live
 import core
 import core.lectures
 from core.estimators import grid_settings
@@ -138,18 +139,43 @@ COPY_LINK_HTML = """
 
 
 def presenter_mode() -> bool:
-    """True when the page was opened with ?present=true (the sidebar switch sets it)."""
+    """True in presenter mode: opened with ?present=true, switched on in the sidebar, or on
+    earlier in this session (it stays on across page changes until switched off)."""
+    if "_present" in st.session_state:
+        return bool(st.session_state["_present"])
     return str(st.query_params.get("present", "")).lower() in ("true", "1")
+
+
+def _sticky_presenter_mode() -> bool:
+    """Presenter mode, kept across page changes: a link without ``present`` (the sidebar's page
+    list, a page link, a lecture's scene on another page) gets it back while it is on; only the
+    sidebar switch (or ``?present=false``) turns it off."""
+    raw = st.query_params.get("present")
+    if raw is not None:
+        on = str(raw).lower() in ("true", "1")
+        st.session_state["_present"] = on
+    elif st.session_state.get("_present"):
+        st.query_params["present"] = "true"
+    return bool(st.session_state.get("_present", False))
+
+
+def _presenter_switched() -> None:
+    st.session_state["_present"] = bool(st.session_state.get("present"))
 
 
 def page_setup(title: str, icon: str = ":material/casino:") -> None:
     """Wide layout (projectors), the page title, the sidebar's page list, the presenter-mode
     switch and a "copy link" button."""
-    present = presenter_mode()
+    present = _sticky_presenter_mode()
     # The tab's icon is a file of ours: a ":material/…:" favicon makes the browser fetch an SVG from
     # fonts.gstatic.com, and the page fetches nothing from outside hosts. (``icon`` is kept for callers.)
     st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=FAVICON, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
+    if "room" in st.query_params:
+        # A student's page in a class poll (?room=CODE): the question and an answer, nothing else.
+        st.html(APP_CSS)
+        classroom.live.student_page()
+        st.stop()
     # A lecture's scene may live on another page: go there before any control is drawn (a
     # control bound to the link, such as the presenter switch, cannot be set by the move).
     _RUN.script = os.path.relpath(sys._getframe(1).f_code.co_filename, ROOT)
@@ -157,10 +183,12 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
     with st.sidebar:
         st.markdown("**Gradients through sampling**")
         for index, (script, _, page_icon, _) in enumerate(PAGES):
-            st.page_link(script, label=step_label(index), icon=page_icon)
+            st.page_link(script, label=step_label(index), icon=page_icon,
+                         query_params={"present": "true"} if present else None)
         st.divider()
-        st.toggle("Presenter mode", key="present", bind="query-params",
-                  help="Larger text and chart labels, sidebar folded away: for a projector.")
+        st.toggle("Presenter mode", key="present", bind="query-params", on_change=_presenter_switched,
+                  help="Larger text and chart labels, sidebar folded away: for a projector. It stays on "
+                       "across pages until you switch it off here.")
         copy_link = COPY_LINK_HTML.replace("this view", "this scene") if scene else COPY_LINK_HTML
         st.iframe(copy_link, height=80)  # our own constant HTML, never user input
     st.html(APP_CSS)
@@ -177,33 +205,112 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
 # page's answer until "Reveal", and steps through the scenes with buttons or ← and →.
 # ---------------------------------------------------------------------------------------
 
+# The scene's own script, in a 1-px frame: the keys a presenter uses, and the view's alignment.
+# Each scene (and its reveal) writes a new frame, which takes over from the one before (a listener
+# whose frame is gone is never called).
 LECTURE_KEYS_HTML = """
 <script>
-  // → and ← follow the links to the next and previous scene (found by the scene number in their
-  // address, so a link left over from the page before cannot be taken), unless the key is meant
-  // for a control that has the focus (a slider, a text box).
-  // The listener lives in this frame, which the next page replaces: each frame takes over from the
-  // one before (a listener whose frame is gone is never called).
-  const parent = window.parent;
-  if (parent.__lectureKeys) parent.document.removeEventListener("keydown", parent.__lectureKeys);
+  const parent = window.parent, doc = parent.document;
+  const STATE = "__STATE__";  // lecture, scene and whether it is revealed: what the view aligns for
+  const TEXT = "input:not([type=range]), textarea, select, [contenteditable=true], [role=combobox], [role=textbox]";
+
+  // → ← step the scenes unless a control that takes arrows has the focus (a slider, a text box);
+  // PageDown / PageUp (a presenter's remote) and Space step unless a text box has it; R reveals.
+  // A scene link is found by the scene number in its address, so a link left over from the page
+  // before cannot be taken.
+  function sceneLink(step) {
+    const here = new URL(parent.location.href).searchParams;
+    if (!here.get("lecture")) return null;
+    const want = String(parseInt(here.get("scene") || "1", 10) + step);
+    return [...doc.querySelectorAll("a[href]")].find((a) => {
+      const there = new URL(a.href, parent.location.href).searchParams;
+      return there.get("scene") === want && there.get("lecture") === here.get("lecture") &&
+             a.getAttribute("aria-disabled") !== "true";
+    });
+  }
+  function revealButton() {
+    return [...doc.querySelectorAll(".st-key-_scene_reveal button")].find((b) => !b.disabled);
+  }
+  if (parent.__lectureKeys) doc.removeEventListener("keydown", parent.__lectureKeys, true);
   parent.__lectureKeys = (event) => {
-      const step = {ArrowRight: 1, ArrowLeft: -1}[event.key];
-      const target = event.target;
-      if (!step || event.altKey || event.ctrlKey || event.metaKey ||
-          (target.closest && target.closest("input, textarea, select, [role=slider], [contenteditable=true]"))) {
-        return;
-      }
-      const here = new URL(parent.location.href).searchParams;
-      if (!here.get("lecture")) return;
-      const want = String(parseInt(here.get("scene") || "1", 10) + step);
-      const link = [...parent.document.querySelectorAll("a[href]")].find((a) => {
-        const there = new URL(a.href, parent.location.href).searchParams;
-        return there.get("scene") === want && there.get("lecture") === here.get("lecture") &&
-               a.getAttribute("aria-disabled") !== "true";
-      });
-      if (link) { event.preventDefault(); link.click(); }
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target, inText = target.closest && target.closest(TEXT);
+    const onArrowControl = target.closest && target.closest(TEXT + ", [role=slider], [role=tab], [role=radio]");
+    const key = event.key;
+    let step = 0;
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      if (onArrowControl) return;
+      step = key === "ArrowRight" ? 1 : -1;
+    } else if (key === "PageDown" || key === "PageUp" || key === " ") {
+      if (inText || (key === " " && target.closest && target.closest("button, a"))) return;
+      step = key === "PageUp" ? -1 : 1;
+    } else if (key === "r" || key === "R") {
+      if (inText) return;
+      const button = revealButton();
+      if (button) { event.preventDefault(); event.stopPropagation(); button.click(); }
+      return;
+    } else {
+      return;
+    }
+    const link = sceneLink(step);
+    event.preventDefault(); event.stopPropagation();  // PageDown must not also scroll the page
+    if (link) link.click();
   };
-  parent.document.addEventListener("keydown", parent.__lectureKeys);
+  doc.addEventListener("keydown", parent.__lectureKeys, true);
+
+  // A guess slider gives the keys back once it is set: it loses the focus when released.
+  if (parent.__guessRelease) doc.removeEventListener("pointerup", parent.__guessRelease, true);
+  parent.__guessRelease = (event) => {
+    if (event.target.closest && event.target.closest(".st-key-lecture_bar [data-testid=stSlider]")) {
+      setTimeout(() => { const a = doc.activeElement; if (a && a.closest && a.closest("[data-testid=stSlider]")) a.blur(); }, 150);
+    }
+  };
+  doc.addEventListener("pointerup", parent.__guessRelease, true);
+
+  // The scene bar stays on top in presenter mode; the page's background shows through nowhere.
+  const holder = () => {
+    const bar = doc.querySelector(".st-key-lecture_bar");
+    return bar && (bar.closest("[data-testid=stLayoutWrapper]") || bar);
+  };
+  const app = doc.querySelector("[data-testid=stApp]");
+  if (holder() && app) holder().style.backgroundColor = parent.getComputedStyle(app).backgroundColor;
+
+  // What the question is about (the scene's subject) is brought into view under the bar, for
+  // the question and again after Reveal, until the presenter scrolls by hand.
+  function scroller(el) {
+    for (let e = el && el.parentElement; e; e = e.parentElement) {
+      const style = parent.getComputedStyle(e);
+      if (/(auto|scroll)/.test(style.overflowY) && e.scrollHeight > e.clientHeight) return e;
+    }
+    return doc.scrollingElement;
+  }
+  function align() {
+    const subject = doc.querySelector(".st-key-scene_subject");
+    const barNow = holder();
+    if (!subject || !barNow) return;
+    const style = parent.getComputedStyle(barNow);
+    if (style.position !== "sticky") return;  // a phone scrolls by itself
+    const box = scroller(subject);
+    const boxTop = box === doc.scrollingElement ? 0 : box.getBoundingClientRect().top;
+    const rect = subject.getBoundingClientRect();
+    const top = rect.top - boxTop + box.scrollTop;  // the subject's place in the scrolled content
+    let want = 0;
+    if (boxTop + top + rect.height > parent.innerHeight) {  // below the fold at the page's top
+      want = Math.max(0, top - parseFloat(style.top || "0") - barNow.getBoundingClientRect().height - 8);
+    }
+    if (Math.abs(box.scrollTop - want) > 2) box.scrollTop = want;
+  }
+  if (parent.__sceneAligned !== STATE) {
+    parent.__sceneAligned = STATE;
+    let manual = false;
+    const stop = () => { manual = true; };
+    for (const type of ["wheel", "touchmove", "mousedown"]) doc.addEventListener(type, stop, {once: true, capture: true});
+    const started = Date.now();
+    const timer = parent.setInterval(() => {
+      if (manual || Date.now() - started > 12000 || parent.__sceneAligned !== STATE) { parent.clearInterval(timer); return; }
+      align();
+    }, 150);
+  }
 </script>
 """
 
@@ -214,6 +321,9 @@ def _load_lecture(name: str, folder: str, stamp: float):
 
 
 def _lecture(name: str):
+    # The name is checked before any file is looked at (a link can carry any text).
+    if not isinstance(name, str) or not _LECTURE_NAME.fullmatch(name):
+        return core.lectures.load_lecture(name)  # raises LectureError with the message
     path = core.lectures.LECTURE_DIR / f"{name}.toml"
     try:
         stamp = path.stat().st_mtime if path.is_file() else 0.0
@@ -222,10 +332,18 @@ def _lecture(name: str):
     return _load_lecture(name, str(core.lectures.LECTURE_DIR), stamp)
 
 
+_LECTURE_NAME = re.compile(r"[A-Za-z0-9_-]{1,60}")
+# Parameters a lecture's link carries besides the page's own controls.
+LECTURE_LINK_KEYS = ("lecture", "scene", "present", "poll")
+
+
 def _scene_query(lecture, index: int) -> dict:
     query = {**lecture.scenes[index - 1].params, "lecture": lecture.name.removesuffix(".toml"), "scene": str(index)}
     if presenter_mode():
         query["present"] = "true"
+    poll = st.query_params.get("poll")
+    if poll:
+        query["poll"] = poll
     return query
 
 
@@ -236,22 +354,40 @@ def _go_to_scene(lecture, index: int) -> None:
 
 
 def _applied(lecture, index: int) -> bool:
-    """The link already carries the scene's parameters (it was opened from a scene's link)."""
-    for key, value in lecture.scenes[index - 1].params.items():
+    """The link carries exactly the scene's parameters: each of them, and none of its page's other
+    controls (a value left by the scene before must not change this one)."""
+    scene = lecture.scenes[index - 1]
+    for key, value in scene.params.items():
         want = value if isinstance(value, list) else [value]
         if st.query_params.get_all(key) != want:
             return False
-    return True
+    others = set(core.lectures.PAGES[scene.page][1]) - set(scene.params)
+    return not any(key in st.query_params for key in others)
 
 
-def _reveal(key) -> None:
+def _reveal(key, guess_key: str) -> None:
     st.session_state.setdefault("_revealed", set()).add(key)
+    # The guess slider leaves the bar at the reveal: its value is kept for the comparison.
+    if guess_key in st.session_state:
+        st.session_state.setdefault("_guesses", {})[guess_key] = st.session_state[guess_key]
+
+
+def _arrive(scene) -> None:
+    """Entering a scene: every control of its page starts from the scene's value, or from the
+    page's default where the scene says nothing, whatever the scene before (or the student) set.
+    The scene is then exactly its link."""
+    page_keys = set(core.lectures.PAGES[scene.page][1])
+    checked = st.session_state.setdefault("_link_checked", set())
+    for key in page_keys:
+        st.session_state.pop(key, None)
+        checked.discard(key)
+    st.session_state["_link_force"] = set(scene.params)
 
 
 def _lecture_route(script: str):
     """In a lecture (``?lecture=``): the lecture, the scene's number and its name, once this is
     the scene's page with its controls; otherwise None. A broken lecture says what is wrong."""
-    _RUN.scene = None
+    _RUN.scene = _RUN.scene_at = None
     name = st.query_params.get("lecture")
     if not name:
         return None
@@ -262,7 +398,7 @@ def _lecture_route(script: str):
         return None
     raw = st.query_params.get("scene", "1")
     try:
-        index = int(raw)
+        index = int(raw) if len(raw) <= 4 else 0
     except ValueError:
         index = 0
     if not 1 <= index <= len(lecture.scenes):
@@ -272,13 +408,42 @@ def _lecture_route(script: str):
     scene = lecture.scenes[index - 1]
     arrived = st.session_state.get("_scene_applied") != (name, index)
     if script != scene.script or (arrived and not _applied(lecture, index)):
-        _go_to_scene(lecture, index)  # the scene's page, with its controls in the link
+        _go_to_scene(lecture, index)  # the scene's page, with its controls (and only those) in the link
     if arrived:
-        # Arrived at this scene (a link, or a step from the scene before): the link's values
-        # set the controls even where they are on the page already with values of their own.
         st.session_state["_scene_applied"] = (name, index)
-        st.session_state["_link_force"] = set(scene.params)
+        _arrive(scene)
     return lecture, index, name
+
+
+def scene_subject(here: bool = True):
+    """The container for what a lecture scene's question is about (a figure, a table, the numbers,
+    or the box that hides them until Reveal). In a lecture the view is aligned on it, under the
+    scene bar. ``here=False`` gives a plain container (a page whose subject depends on the scene)."""
+    return st.container(key="scene_subject") if here else st.container()
+
+
+def scene_params() -> dict:
+    """The current lecture scene's parameters ({} outside a lecture): a page whose subject
+    depends on the scene (the section it opens) asks here."""
+    scene = getattr(_RUN, "scene", None)
+    return dict(scene[0].params) if scene else {}
+
+
+LECTURE_CSS = """
+<style>
+/* The page's own title gives way to the scene's (a projector's rows are precious). */
+[data-testid=stMainBlockContainer] h1 { display: none !important; }
+.st-key-lecture_bar [data-testid=stCaptionContainer] p { margin: 0; }
+.st-key-lecture_bar .scene-question p { font-weight: 600; margin: 0; }
+.st-key-lecture_bar [data-testid=stAlert] > div { padding: 0.45rem 0.8rem !important; }
+.st-key-lecture_bar { gap: 0.45rem !important; }
+@media (min-width: 700px) {
+  /* On a wide screen the bar stays on top while the page scrolls under it. */
+  [data-testid=stLayoutWrapper]:has(> .st-key-lecture_bar) { position: sticky; top: 3.2rem; z-index: 999; }
+  .st-key-lecture_bar { padding-top: 0.6rem !important; padding-bottom: 0.6rem !important; }
+}
+</style>
+"""
 
 
 def _lecture_bar(lecture, index: int, name: str) -> None:
@@ -289,30 +454,38 @@ def _lecture_bar(lecture, index: int, name: str) -> None:
     revealed = (name, index) in st.session_state.get("_revealed", set())
     _RUN.scene = (scene, revealed)
     _RUN.guess_key = f"_guess_{name}_{index}"  # the class's guess, compared in lecture_truth
+    _RUN.scene_at = (name, index)
     last = len(lecture.scenes)
+    st.html(LECTURE_CSS)
     with st.container(border=True, key="lecture_bar"):
-        head, back, reveal, forward = st.columns([5, 1.5, 1.1, 1.5], vertical_alignment="center")
-        head.caption(f"Lecture: {escape_markdown(lecture.title)} · **scene {index} of {last}** · "
-                     f"{escape_markdown(scene.title)}")
-        # Links to the neighbouring scenes (pages with their parameters); ← and → follow them.
-        back.page_link(lecture.scenes[max(index - 2, 0)].script, label="← Previous scene", disabled=index == 1,
+        head, back, reveal, poll, forward = st.columns([4.2, 1.3, 1.1, 1.6, 1.2], vertical_alignment="center")
+        head.caption(f"**Scene {index} of {last}** · {escape_markdown(scene.title)}"
+                     + ("" if presenter_mode() else f" · {escape_markdown(lecture.title)}"))
+        # Links to the neighbouring scenes (pages with their parameters); → ← PageDown PageUp follow them.
+        back.page_link(lecture.scenes[max(index - 2, 0)].script, label="← Previous", disabled=index == 1,
                        query_params=_scene_query(lecture, max(index - 1, 1)), width="stretch")
         reveal.button("Reveal", disabled=revealed, type="primary", width="stretch", key="_scene_reveal",
-                      on_click=_reveal, args=((name, index),), help="Show the answer: the numbers the question is about.")
-        forward.page_link(lecture.scenes[min(index, last - 1)].script, label="Next scene →",
+                      on_click=_reveal, args=((name, index), _RUN.guess_key),
+                      help="Show the answer: the numbers the question is about (key R).")
+        classroom.live.poll_button(poll)
+        forward.page_link(lecture.scenes[min(index, last - 1)].script, label="Next →",
                           disabled=index == last, query_params=_scene_query(lecture, min(index + 1, last)),
                           width="stretch")
-        st.markdown(f"**{escape_markdown(scene.question)}**")
-        if scene.guess and not revealed:
-            g = scene.guess
-            st.slider(f"Your guess: {escape_markdown(g['label'])}", g["min"], g["max"], (g["min"] + g["max"]) / 2,
-                      (g["max"] - g["min"]) / 100, key=_RUN.guess_key)
+        _RUN.truth_slot = head.empty() if revealed else None  # "your guess · what the page computed"
         if revealed:
+            # The take-away takes the question's place: nothing below it moves down.
             st.success(escape_markdown(scene.caption), icon=":material/lightbulb:")
-            _RUN.truth_slot = st.empty()
-    # The page's own title gives way to the scene's (a projector's 720 rows are precious).
-    st.html("<style>[data-testid=stMainBlockContainer] h1 { display: none !important; }</style>")
-    st.iframe(LECTURE_KEYS_HTML, height=1)
+        else:
+            st.markdown(f"{escape_markdown(scene.question)}", unsafe_allow_html=False)
+            st.html('<style>.st-key-lecture_bar [data-testid=stMarkdownContainer] p '
+                    '{ font-weight: 600; margin-bottom: 0; }</style>')
+            if scene.guess and not st.query_params.get("poll"):  # with a poll open, the class answers on phones
+                g = scene.guess
+                st.slider(f"Your guess: {escape_markdown(g['label'])}", g["min"], g["max"],
+                          (g["min"] + g["max"]) / 2, (g["max"] - g["min"]) / 100, key=_RUN.guess_key)
+        classroom.live.projector_panel(name, index, scene, revealed, presenter_mode())
+    state = f"{name}:{index}:{int(revealed)}"
+    st.iframe(LECTURE_KEYS_HTML.replace("__STATE__", re.sub(r"[^A-Za-z0-9_:-]", "", state)), height=1)
 
 
 def next_step() -> None:
@@ -342,23 +515,27 @@ def revealed() -> bool:
 
 def hidden_answer(what: str = "The answer") -> None:
     """What stands in for an answer that a lecture scene hides until "Reveal"."""
-    st.info(f"{what} is hidden until you press **Reveal** above: make your prediction first.",
+    st.info(f"{what}: hidden until you press **Reveal** above (or R). Make your prediction first.",
             icon=":material/visibility_off:")
 
 
 def lecture_truth(name: str, value: float) -> None:
-    """A page's value that a scene's guess may be compared with, shown after the reveal."""
+    """A page's value that a scene's guess may be compared with, shown after the reveal (and sent
+    to the class poll, where one is open)."""
     scene = getattr(_RUN, "scene", None)
     if not scene or not scene[1] or not scene[0].guess or scene[0].guess["truth"] != name:
         return
-    guess = st.session_state.get(_RUN.guess_key)
+    where = getattr(_RUN, "scene_at", None)
+    if where:
+        classroom.live.publish_truth(*where, scene[0], value)
+    guess = st.session_state.get("_guesses", {}).get(_RUN.guess_key)
     slot = getattr(_RUN, "truth_slot", None)
     if slot is not None and guess is not None:
-        slot.markdown(f"Your guess: **{guess:.3g}** · what the page computed: **{fmt(value)}**")
+        slot.caption(f"Your guess: **{guess:.3g}** · what the page computed: **{fmt(value)}**")
 
 
 # Query parameters that hold free text (a formula), never a number to check.
-FREE_TEXT_KEYS = {"expr", "lecture"}
+FREE_TEXT_KEYS = {"expr", "lecture", "room", "poll", "me"}
 
 
 def _drop_infinite_link_values() -> None:

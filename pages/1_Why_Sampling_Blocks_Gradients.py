@@ -45,17 +45,18 @@ def decomposition_section() -> None:
     size = max(abs(d.true), abs(d.naive), abs(d.missing), 1.0)  # the size of its terms: E[f] is O(1) here
     d = dataclasses.replace(d, **{k: ui.zeroed(getattr(d, k), size) for k in ("true", "naive", "missing")})
     naive_mc, reparam_mc = naive_and_reparam_mc(name, float(theta), int(n), seed=0)
-    if not ui.revealed():  # a lecture scene asks first
-        ui.hidden_answer("The decomposition")
-        return
-    ui.lecture_truth("naive_share", d.naive / d.true if d.true else float("nan"))
-    c1, c2, c3 = st.columns(3)
-    c1.metric("true gradient ∇θ E[f]", ui.fixed(d.true))
-    wrong = abs(d.naive - d.true) > 1e-9
-    c2.metric("autograd on .sample() → E[∇θ f]", ui.fixed(d.naive),
-              delta=f"wrong by {ui.fixed(d.naive - d.true)}" if wrong else "equal here: the missing term is 0 at this θ",
-              delta_color="red" if wrong else "gray", delta_arrow="off")
-    c3.metric("missing term ∫ f ∇θ p", ui.fixed(d.missing))
+    with ui.scene_subject():
+        if not ui.revealed():  # a lecture scene asks first
+            ui.hidden_answer("The decomposition")
+            return
+        ui.lecture_truth("naive_share", d.naive / d.true if d.true else float("nan"))
+        c1, c2, c3 = st.columns(3)
+        c1.metric("true gradient ∇θ E[f]", ui.fixed(d.true))
+        wrong = abs(d.naive - d.true) > 1e-9
+        c2.metric("autograd on .sample() → E[∇θ f]", ui.fixed(d.naive),
+                  delta=f"wrong by {ui.fixed(d.naive - d.true)}" if wrong else "equal here: the missing term is 0 at this θ",
+                  delta_color="red" if wrong else "gray", delta_arrow="off")
+        c3.metric("missing term ∫ f ∇θ p", ui.fixed(d.missing))
     ui.chart(decomposition_bars(d.true, d.naive, d.missing, naive_mc, reparam_mc), key="decomp", alt="Bar chart: true gradient equals the naive autograd term plus the missing term")
     st.caption(
         f"Bars: exact, by quadrature. Diamonds: what torch returned from n = {n:,} samples — backward "

@@ -44,12 +44,13 @@ def mapping_section() -> None:
     n = c3.select_slider("draws", [20, 50, 100, 200, 500], value=100, key="n", bind="query-params")
     seed = c4.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
     eps, z = eps_to_z(float(mu), float(sigma), int(n), int(seed))
-    if not ui.revealed():  # a lecture scene asks first
-        ui.hidden_answer("The picture")
-        return
-    spec = _map_figure(float(mu), float(sigma), int(n), int(seed), ui.presenter_mode())
-    ui.chart(ui.PrebuiltFigure(spec), key="map", sized=True, csv=lambda: _map_csv(eps, z),
-             alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines and two sliders")
+    with ui.scene_subject():
+        if not ui.revealed():  # a lecture scene asks first
+            ui.hidden_answer("The picture")
+            return
+        spec = _map_figure(float(mu), float(sigma), int(n), int(seed), ui.presenter_mode())
+        ui.chart(ui.PrebuiltFigure(spec), key="map", sized=True, csv=lambda: _map_csv(eps, z),
+                 alt="The same epsilon draws mapped to z = mu + sigma * epsilon, with traced lines and two sliders")
     st.caption(
         "**Drag the two sliders inside the figure**: the left one moves μ, the right one stretches σ (each starts "
         "at the value set above, and the other is held there). Bottom: the draws ε, which never change. "

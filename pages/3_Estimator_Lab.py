@@ -157,12 +157,13 @@ def lab() -> None:
                           sigma_range=(ui.SIGMA_MIN, ui.SIGMA_MAX), L_options=ui.L_OPTIONS)
         stage = ui.cached_stage(objective.text, mu, sigma, axis, plan.grid, plan.start, L, plan.reps, seed,
                                 tuple(usable), param, PRESENT)
-        if not ui.revealed():  # a lecture scene asks first
-            ui.hidden_answer("The figure")
-            return
-        ui.chart(ui.PrebuiltFigure(stage["figure"]), key="stage", sized=True, download=False,
-                 alt=f"Histograms of {len(usable)} estimators' estimates of the gradient, with a slider along "
-                     f"{AXIS_SYMBOL[axis]}")
+        with ui.scene_subject():
+            if not ui.revealed():  # a lecture scene asks first
+                ui.hidden_answer("The figure")
+                return
+            ui.chart(ui.PrebuiltFigure(stage["figure"]), key="stage", sized=True, download=False,
+                     alt=f"Histograms of {len(usable)} estimators' estimates of the gradient, with a slider along "
+                         f"{AXIS_SYMBOL[axis]}")
         st.caption(_what_it_shows(stage, axis, plan, param))
         for n in stage["names"]:
             ui.lecture_truth(f"mean:{n}", float(stage["readouts"][n]["mean"][plan.start]))

@@ -141,26 +141,27 @@ def page() -> None:
     col_L2, col_beta = st.columns(2)
     L2 = col_L2.select_slider("L (samples per minibatch)", [2, 3, 5, 10, 20], value=3, key="L2", bind="query-params")
     beta = col_beta.slider("moving-average decay β", 0.0, 0.99, 0.8, 0.01, key="beta", bind="query-params")
-    if not ui.revealed():  # a lecture scene asks first
-        ui.hidden_answer("The table and the histograms")
-        return
-    results = streams(objective.text, mu, sigma, int(L2), float(beta), int(seed))
-    none_var = results["none_var"]
-    # As for b* above: a variance below (1e-10 of the gradient's scale)² is 0 up to rounding (the
-    # delta method is exact for a quadratic f, and its estimates differ only in the last bits).
-    tiny = (1e-10 * max(math.sqrt(none_var), abs(m.g[0]), 1.0)) ** 2
-    size = max(abs(m.g[0]), math.sqrt(none_var))  # of the table's means: a residue below it reads 0
-    rows = []
-    for name, s in results["summaries"].items():
-        factor = BIAS_FACTOR(name, int(L2), float(beta)) if name in SEQUENTIAL else 1.0
-        variance = 0.0 if s.variance <= tiny else s.variance
-        rows.append({
-            "baseline": STREAM_LABELS[name],
-            "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
-            "mean ∂μ": ui.fmt(s.mean, scale=size), "exact ∂μ": ui.fmt(m.g[0], scale=size), "bias / SE": ui.fmt(s.z, 3),
-            "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
-        })
-    ui.table(rows, key="streams_table")
+    with ui.scene_subject():
+        if not ui.revealed():  # a lecture scene asks first
+            ui.hidden_answer("The table and the histograms")
+            return
+        results = streams(objective.text, mu, sigma, int(L2), float(beta), int(seed))
+        none_var = results["none_var"]
+        # As for b* above: a variance below (1e-10 of the gradient's scale)² is 0 up to rounding (the
+        # delta method is exact for a quadratic f, and its estimates differ only in the last bits).
+        tiny = (1e-10 * max(math.sqrt(none_var), abs(m.g[0]), 1.0)) ** 2
+        size = max(abs(m.g[0]), math.sqrt(none_var))  # of the table's means: a residue below it reads 0
+        rows = []
+        for name, s in results["summaries"].items():
+            factor = BIAS_FACTOR(name, int(L2), float(beta)) if name in SEQUENTIAL else 1.0
+            variance = 0.0 if s.variance <= tiny else s.variance
+            rows.append({
+                "baseline": STREAM_LABELS[name],
+                "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
+                "mean ∂μ": ui.fmt(s.mean, scale=size), "exact ∂μ": ui.fmt(m.g[0], scale=size), "bias / SE": ui.fmt(s.z, 3),
+                "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
+            })
+        ui.table(rows, key="streams_table")
     if "delta" not in results["summaries"]:
         st.caption("The delta-method control variate needs a twice-differentiable f; it is left out for this f.")
     ui.chart(go.Figure(results["figure"]), key="baseline_hist",

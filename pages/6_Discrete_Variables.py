@@ -191,9 +191,10 @@ def page() -> None:
 
     st_mean, _ = straight_through_moments(text, list(logits), list(values))
     ui.lecture_truth("st_mean", float(st_mean[j]))
-    if not ui.revealed():  # a lecture scene asks first
-        ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
-        return
+    with ui.scene_subject(here=not ui.revealed()):
+        if not ui.revealed():  # a lecture scene asks first
+            ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
+            return
     st.subheader("1 · Estimates against the exact gradient")
     series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
     ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
@@ -219,11 +220,12 @@ def page() -> None:
 
     st.subheader("2 · Straight-through can point the wrong way")
     wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]
-    c1, c2 = st.columns(2)
-    c1.metric(f"exact ∂E[f]/∂θ{j}", f"{exact[j]:.4g}")
-    c2.metric(f"straight-through, its expectation (∂/∂θ{j})", f"{st_mean[j]:.4g}",
-              delta="opposite sign!" if j in wrong else "same sign", delta_arrow="off",
-              delta_color="red" if j in wrong else "gray")
+    with ui.scene_subject(here="section" not in ui.scene_params()):
+        c1, c2 = st.columns(2)
+        c1.metric(f"exact ∂E[f]/∂θ{j}", f"{exact[j]:.4g}")
+        c2.metric(f"straight-through, its expectation (∂/∂θ{j})", f"{st_mean[j]:.4g}",
+                  delta="opposite sign!" if j in wrong else "same sign", delta_arrow="off",
+                  delta_color="red" if j in wrong else "gray")
     if wrong:
         st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
                  "more samples will only make it more confidently wrong.", icon=":material/error:")
@@ -234,8 +236,9 @@ def page() -> None:
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
-            ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS, mc_reps=TAU_MC_REPS), key="tau_chart",
-                            alt="Bias and variance of Gumbel-softmax estimators against the temperature")
+            with ui.scene_subject(here="section" in ui.scene_params()):
+                ui.chart(tau_curves(grid, exact_curves, mc, flat, LABELS, mc_reps=TAU_MC_REPS), key="tau_chart",
+                                alt="Bias and variance of Gumbel-softmax estimators against the temperature")
             st.caption(
                 ("Lines: exact (quadrature over the logistic noise, K = 2). " if K == 2 else "")
                 + f"Circles: Monte Carlo ({TAU_MC_REPS:,} one-draw estimates, with ±1 standard-error bars; a Monte Carlo |bias| "

@@ -43,13 +43,14 @@ def bandit_section() -> None:
     batch = c3.select_slider("actions per update", [2, 4, 8, 16, 32], value=8, key="batch", bind="query-params")
     lr = c4.select_slider("learning rate", [0.05, 0.1, 0.2, 0.5, 1.0], value=0.2, key="lr", bind="query-params")
     seed = c5.number_input("seed", 0, 10_000, 0, key="seed", bind="query-params")
-    if not ui.revealed():  # a lecture scene asks first
-        ui.hidden_answer("The learning curves")
-        return
-    histories = train(float(offset), float(noise), int(batch), float(lr), int(seed))
-    ui.chart(race_figure(histories, max(MEANS), BANDIT_BASELINES, BASELINE_COLORS,
-                                y_title="expected reward π·m (without the offset)", optimum_label="best arm"),
-                    key="bandit", alt="Learning curves of REINFORCE with and without baselines")
+    with ui.scene_subject():
+        if not ui.revealed():  # a lecture scene asks first
+            ui.hidden_answer("The learning curves")
+            return
+        histories = train(float(offset), float(noise), int(batch), float(lr), int(seed))
+        ui.chart(race_figure(histories, max(MEANS), BANDIT_BASELINES, BASELINE_COLORS,
+                                    y_title="expected reward π·m (without the offset)", optimum_label="best arm"),
+                        key="bandit", alt="Learning curves of REINFORCE with and without baselines")
     st.caption("200 independent runs per baseline, 300 updates each (line: mean; band: 10–90%).")
     theta0 = np.zeros(len(MEANS))
     shifted = np.array(MEANS) + offset

@@ -43,7 +43,7 @@ def test_a_lecture_steps_with_the_arrow_keys_and_reveals_on_demand(server, proje
     open_scene(page, server, 4)
     url = page.evaluate("() => location.href")
     assert "/Estimator_Lab" in url and "f=step" in url and "present=true" in url
-    hidden = page.get_by_text("is hidden until you press")
+    hidden = page.get_by_text("hidden until you press")
     assert hidden.count() == 1
     assert page.locator("[data-testid=stMain] .js-plotly-plot").count() == 0  # the histograms wait
     question = page.get_by_text("Where will the pathwise estimates land?")
@@ -63,7 +63,7 @@ def test_a_lecture_steps_with_the_arrow_keys_and_reveals_on_demand(server, proje
     url = page.evaluate("() => location.href")
     assert "present=true" in url  # the scene's own values at their defaults leave the URL (Streamlit's rule)
     assert page.locator("[data-testid=stSelectbox] input").first.input_value() == "cos(kx)"
-    assert page.get_by_text("is hidden until you press").count() == 1  # a new scene asks again
+    assert page.get_by_text("hidden until you press").count() == 1  # a new scene asks again
 
     press(page, "ArrowLeft")
     scene_shown(page, 4)

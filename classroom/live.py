@@ -1,0 +1,355 @@
+"""The live class poll on screen (Streamlit): the projector's panel in a lecture's scene bar, and
+the student's page at ``?room=CODE``.
+
+Peer instruction: the lecturer asks, every student commits to an answer on a phone, the room
+sees the spread of answers, then the page's own number is revealed on the same axis.
+
+* Projector: "Poll the class" opens a room (a 5-character code without look-alike characters and
+  a QR code of the student link, drawn here: no outside service). The code travels in the link
+  (``?poll=CODE``), so it follows the presenter from scene to scene. Each scene publishes its
+  question; the count and the distribution refresh every ``REFRESH_S`` seconds in a fragment,
+  without rerunning the page.
+* Student: ``?room=CODE`` shows the current scene's question and its answer control (the scene's
+  guess slider, or its choices), "Send my answer", and after the reveal the computed value and
+  where the student's answer fell. The page follows the presenter within ``REFRESH_S`` seconds.
+  A student keeps one identity per room across reloads: a random token added to the link
+  (``&me=…``) on joining. No torch work happens on this page.
+
+The answers are kept by :mod:`classroom.store` (SQLite, or Redis for replicas); tallies and
+figures come from :mod:`core.poll`.
+"""
+from __future__ import annotations
+
+import io
+import urllib.parse
+
+import segno
+import streamlit as st
+
+from classroom.store import PollError, Question, SceneState, new_token, normalise_code, store_from_env, valid_token
+from core.poll import poll_figure, tally_choices, tally_numbers
+
+REFRESH_S = 1.5  # the projector's count and a student's page follow within this (plus a round trip)
+_STORE_DOWN = "The class poll is not answering right now (its store is unreachable). Try again in a moment."
+
+
+@st.cache_resource(show_spinner=False)
+def poll_store():
+    """The one store of this server process (``POLL_REDIS_URL`` → Redis, else SQLite)."""
+    return store_from_env()
+
+
+def _plain(text) -> str:
+    """Text shown as it is: never markup, never a link."""
+    import ui  # the page helpers (imported by every page before this module is used)
+    return ui.escape_markdown(str(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# What a scene asks
+# ---------------------------------------------------------------------------------------------
+
+def question_of(scene) -> Question | None:
+    """The scene's answerable question: its guess slider (a number), or its choices; None if it
+    has neither."""
+    if scene.guess:
+        g = scene.guess
+        return Question("number", g["label"], g["min"], g["max"])
+    choices = tuple(getattr(scene, "choices", ()) or ())
+    if choices:
+        return Question("choice", "Your answer", choices=choices)
+    return None
+
+
+def scene_key(name: str, index: int) -> str:
+    return f"{name}:{index}"
+
+
+def _scene_state(name: str, index: int, scene, revealed: bool, truth=None) -> SceneState:
+    if truth is None and revealed and getattr(scene, "choices", ()):
+        truth = getattr(scene, "answer", None)
+    return SceneState(key=scene_key(name, index), title=scene.title, question_text=scene.question,
+                      question=question_of(scene), revealed=revealed, truth=truth)
+
+
+def join_link(code: str) -> str:
+    """The student link of a room, on this server: ``<app>/?room=CODE``."""
+    try:
+        parts = urllib.parse.urlsplit(st.context.url or "")
+    except Exception:  # no browser context (a test harness)
+        parts = urllib.parse.urlsplit("")
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    return f"{origin}/{base + '/' if base else ''}?room={code}"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def qr_png(text: str) -> bytes:
+    """A QR code of ``text`` as PNG bytes, made here (segno, pure Python)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=6, border=2, dark="#000000", light="#FFFFFF")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# The projector
+# ---------------------------------------------------------------------------------------------
+
+def _open_poll() -> None:
+    try:
+        code = poll_store().open_room()
+    except PollError as err:
+        st.session_state["_poll_error"] = str(err)
+        return
+    except Exception:
+        st.session_state["_poll_error"] = _STORE_DOWN
+        return
+    st.query_params["poll"] = code
+
+
+def _close_poll(code: str) -> None:
+    try:
+        poll_store().close_room(code)
+    except Exception:
+        pass
+    if "poll" in st.query_params:
+        del st.query_params["poll"]
+
+
+def poll_button(container) -> None:
+    """The scene bar's "Poll the class" button (when no poll is open)."""
+    if st.query_params.get("poll"):
+        container.button("Close poll", key="_poll_close", width="stretch", on_click=_close_poll,
+                         args=(st.query_params.get("poll"),),
+                         help="Stop taking answers. The room keeps its counts until it expires.")
+    else:
+        container.button("Poll the class", key="_poll_open", width="stretch", on_click=_open_poll,
+                         icon=":material/how_to_vote:",
+                         help="Students answer this scene's question on their phones: a room code and a QR code.")
+
+
+def projector_panel(name: str, index: int, scene, revealed: bool, present: bool) -> None:
+    """In the scene bar, while a poll is open: the room code, the QR code of the student link,
+    and the answers so far, live. Publishes the scene to the room."""
+    error = st.session_state.pop("_poll_error", None)
+    if error:
+        st.error(_plain(error), icon=":material/how_to_vote:")
+    code = normalise_code(st.query_params.get("poll"))
+    if code is None:
+        if st.query_params.get("poll"):
+            del st.query_params["poll"]
+        return
+    store = poll_store()
+    try:
+        room = store.room(code)
+        if room is not None:
+            state = _scene_state(name, index, scene, revealed)
+            published = st.session_state.get("_poll_published")
+            if published != (code, state) and room.open:
+                # Keep a truth already published for this scene (the page sets it after the bar is drawn).
+                if room.scene is not None and room.scene.key == state.key and state.truth is None and revealed:
+                    state = SceneState(**{**state.__dict__, "truth": room.scene.truth})
+                store.set_scene(code, state)
+                st.session_state["_poll_published"] = (code, state)
+    except Exception:
+        st.warning(_STORE_DOWN, icon=":material/how_to_vote:")
+        return
+    if room is None:
+        st.warning(f"The poll {code} has expired or is unknown: open a new one with **Poll the class**.",
+                   icon=":material/how_to_vote:")
+        del st.query_params["poll"]
+        return
+    link = join_link(code)
+    with st.container(key="poll_panel"):
+        if revealed:
+            # After the reveal the class has joined: the code shrinks to a line, the answers stay.
+            words, chart = st.columns([1.2, 6], vertical_alignment="center")
+            words.metric("Room code", code)
+        else:
+            qr, words, chart = st.columns([0.9, 1.7, 4.6], vertical_alignment="center")
+            qr.image(qr_png(link), width=110 if present else 96)
+            words.metric("Room code", code)
+            words.caption(f"Scan, or open `{link}`")  # a code span: shown as it is, never a clickable link
+        with chart:
+            _projector_live(code, scene_key(name, index))
+
+
+@st.fragment(run_every=REFRESH_S)
+def _projector_live(code: str, key: str) -> None:
+    try:
+        room = poll_store().room(code)
+        values = poll_store().answers(code, key)
+    except Exception:
+        st.caption(_STORE_DOWN)
+        return
+    scene = room.scene if room else None
+    if scene is None or scene.key != key or scene.question is None:
+        st.caption("This scene has no question to answer on a phone.")
+        return
+    tally = _tally(scene.question, values)
+    closed = "" if room.open else " · poll closed"
+    st.markdown(f"**{tally.n} answer{'s' if tally.n != 1 else ''}**{closed}")
+    st.plotly_chart(poll_figure(tally, scene.truth if scene.revealed else None, height=110),
+                    key="poll_chart", width="stretch",
+                    config={"displayModeBar": False, "staticPlot": True})
+
+
+def publish_truth(name: str, index: int, scene, value: float) -> None:
+    """After the reveal, the page's computed value goes to the students and onto the projector's axis."""
+    code = normalise_code(st.query_params.get("poll"))
+    if code is None:
+        return
+    state = _scene_state(name, index, scene, True, truth=float(value))
+    if st.session_state.get("_poll_published") == (code, state):
+        return
+    try:
+        room = poll_store().room(code)
+        if room is not None and room.open:
+            poll_store().set_scene(code, state)
+            st.session_state["_poll_published"] = (code, state)
+    except Exception:
+        pass
+
+
+def _tally(question: Question, values):
+    if question.kind == "number":
+        return tally_numbers(values, question.min, question.max)
+    return tally_choices(values, question.choices)
+
+
+# ---------------------------------------------------------------------------------------------
+# The student
+# ---------------------------------------------------------------------------------------------
+
+def _join_form(message: str | None) -> None:
+    if message:
+        st.error(message, icon=":material/how_to_vote:")
+    with st.form("join", border=False):
+        typed = st.text_input("Room code (on the projector)", max_chars=12, placeholder="K7M3Q")
+        if st.form_submit_button("Join", type="primary"):
+            code = normalise_code(typed)
+            if code is None:
+                st.error("A room code has 5 letters and digits, as on the projector (for example K7M3Q).")
+            else:
+                st.query_params["room"] = code
+                st.rerun()
+
+
+def student_page() -> None:
+    """The whole page at ``?room=CODE``: light (no torch work), a phone's width."""
+    raw = st.query_params.get("room", "")
+    code = normalise_code(raw)
+    st.markdown("### Class poll")
+    if code is None:
+        _join_form(None if not raw else f"“{_plain(raw[:20])}” is not a room code: it has 5 letters and digits, "
+                                         "as shown on the projector.")
+        return
+    try:
+        room = poll_store().room(code)
+    except Exception:
+        st.error(_STORE_DOWN)
+        return
+    if room is None:
+        _join_form(f"No poll has the code {code} (it may have expired). Check the code on the projector.")
+        return
+    token = st.query_params.get("me")
+    if not valid_token(token):
+        # One identity per room across reloads: the token rides in the link.
+        st.query_params["me"] = new_token()
+        st.rerun()
+    _student_live(code, st.query_params.get("me"))
+
+
+@st.fragment(run_every=REFRESH_S)
+def _student_live(code: str, token: str) -> None:
+    store = poll_store()
+    try:
+        room = store.room(code)
+    except Exception:
+        st.warning(_STORE_DOWN)
+        return
+    if room is None:
+        st.info(f"The poll {code} has ended.")
+        return
+    scene = room.scene
+    st.caption(f"Room {code}")
+    if scene is None:
+        st.info("Waiting for the lecturer's first question…", icon=":material/hourglass_top:")
+        return
+    st.markdown(f"**{_plain(scene.title)}**")
+    st.markdown(_plain(scene.question_text))
+    question = scene.question
+    if question is None:
+        st.info("This scene asks nothing to answer here: watch the projector.", icon=":material/visibility:")
+        return
+    try:
+        mine = store.my_answer(code, scene.key, token)
+    except Exception:
+        mine = None
+    if scene.revealed or not room.open:
+        _student_result(store, code, scene, question, mine, closed=not room.open and not scene.revealed)
+        return
+    key = f"_answer_{scene.key}"
+    if question.kind == "number":
+        step = (question.max - question.min) / 100
+        start = mine if isinstance(mine, (int, float)) else (question.min + question.max) / 2
+        value = st.slider(_plain(question.label), question.min, question.max, float(start), step, key=key)
+    else:
+        value = st.radio("Your answer", list(range(len(question.choices))), index=mine if isinstance(mine, int) else None,
+                         format_func=lambda i: question.choices[i], key=key)
+    sent = st.button("Send my answer", type="primary", key=f"_send_{scene.key}", width="stretch",
+                     disabled=value is None)
+    if sent:
+        try:
+            ack = store.answer(code, scene.key, token, value)
+        except PollError as err:
+            st.error(_plain(err))
+        except Exception:
+            st.error(_STORE_DOWN)
+        else:
+            mine = ack.value
+            st.success(f"Sent: {_shown(question, mine)}. You can change it until the reveal.",
+                       icon=":material/check:")
+            return
+    if mine is not None:
+        st.caption(f"Your answer so far: {_shown(question, mine)}. You can change it until the reveal.")
+
+
+def _shown(question: Question, value) -> str:
+    if question.kind == "choice" and isinstance(value, int) and 0 <= value < len(question.choices):
+        return f"“{_plain(question.choices[value])}”"
+    return f"{value:.3g}" if isinstance(value, (int, float)) else "—"
+
+
+def _student_result(store, code, scene: SceneState, question: Question, mine, closed: bool) -> None:
+    try:
+        values = store.answers(code, scene.key)
+    except Exception:
+        values = []
+    tally = _tally(question, values)
+    if closed:
+        st.info("The lecturer closed this poll.", icon=":material/lock:")
+    truth = scene.truth if scene.revealed else None
+    if scene.revealed and truth is None:
+        st.info("Revealed: the page is computing the answer…", icon=":material/hourglass_top:")
+    if question.kind == "number" and truth is not None:
+        line = f"The page computed **{truth:.3g}**."
+        if isinstance(mine, (int, float)):
+            gap = abs(mine - truth)
+            closer = sum(1 for v in values if abs(v - truth) < gap)
+            line += (f" Your answer, {mine:.3g}, was {gap:.3g} away: {closer} of {tally.n} answers were closer."
+                     if tally.n else "")
+        else:
+            line += " You did not answer this one."
+        st.success(line, icon=":material/lightbulb:")
+    elif question.kind == "choice" and truth is not None:
+        right = question.choices[truth] if isinstance(truth, int) and 0 <= truth < len(question.choices) else "—"
+        verdict = ("You chose it." if mine == truth else
+                   f"You chose {_shown(question, mine)}." if mine is not None else "You did not answer this one.")
+        share = f" {tally.counts[truth]} of {tally.n} answers chose it." if isinstance(truth, int) and tally.n else ""
+        st.success(f"The answer: **{_plain(right)}**. {verdict}{share}", icon=":material/lightbulb:")
+    elif mine is not None:
+        st.caption(f"Your answer: {_shown(question, mine)}.")
+    st.caption(f"{tally.n} answer{'s' if tally.n != 1 else ''} from the class")
+    st.plotly_chart(poll_figure(tally, truth, mine, height=170 if question.kind == "number" else 60 + 34 * len(question.choices)),
+                    key="student_chart", width="stretch", config={"displayModeBar": False, "staticPlot": True})
