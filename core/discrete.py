@@ -447,7 +447,7 @@ DISCRETE_PRESETS = {
 # slug: what the picker shows
 DISCRETE_PRESET_LABELS = {
     "bernoulli_toy": "Bernoulli toy: f = (x - 0.45)^2",
-    "bernoulli_sin": "Bernoulli: f = sin(3x), straight-through points the wrong way",
+    "bernoulli_sin": "Bernoulli: f = sin(3x)",
     "three_categories": "3 categories: f = x^2 + x",
     "custom": "custom",
 }

@@ -92,49 +92,67 @@ if len(usable) < len(chosen):
     st.info("The leave-one-out baseline needs L ≥ 2: it is left out.")
 keys = {e: (e, int(latent), int(L), int(steps), int(seed)) for e in usable}
 missing = [e for e, k in keys.items() if cached(k) is None]
+# In a lecture scene the curves are the answer: before Reveal they stay hidden (trained or not), and
+# Reveal itself trains the runs that are missing, so the answer never waits for a Train press.
+in_scene = bool(getattr(ui._RUN, "scene", None))
+reveal_trains = in_scene and ui.revealed()
+
+
+def train_missing(stoppable: bool) -> None:
+    """Train the missing runs with a progress bar, then draw the page again with them."""
+    if stoppable:  # any click reruns the page, which interrupts this run: that is what Stop does
+        st.button("Stop", icon=":material/stop:", key="stop")
+    bar = st.progress(0.0, text="training…")
+    for i, e in enumerate(missing):
+        def progress(step, total, i=i, e=e):
+            bar.progress((i + step / total) / len(missing), text=f"{VAE_ESTIMATORS[e]}: step {step} of {total}")
+            return True
+
+        def queued(i=i, e=e):
+            bar.progress(i / len(missing), text=f"{VAE_ESTIMATORS[e]}: waiting for another session's training "
+                                                 "to finish (one run at a time on this server)")
+
+        train_shared(keys[e], e, queued, latent=int(latent), L=int(L), steps=int(steps), seed=int(seed),
+                     progress=progress)
+    bar.empty()
+    st.rerun()  # draw the results without the Train button
+
 
 if missing:
+    runs = f"{len(missing)} run(s) ({', '.join(VAE_ESTIMATORS[e] for e in missing)})"
+    each = f"about {steps * SECONDS_PER_STEP:.1f} s each on an idle 2-core server (one training runs at a time; others queue)"
+    if reveal_trains:
+        st.caption(f"Training the {runs} this scene's answer needs: {each}. Trained runs are kept for everyone.")
+        train_missing(stoppable=False)
     col_train, col_stop = st.columns([1, 4])
     go = col_train.button("Train", type="primary", icon=":material/play_arrow:", key="train")
-    col_stop.caption(f"{len(missing)} run(s) to train ({', '.join(VAE_ESTIMATORS[e] for e in missing)}); about "
-                     f"{steps * SECONDS_PER_STEP:.1f} s each on an idle 2-core server (one training runs at a time; "
-                     "others queue). Trained runs are kept for everyone, so a class demo replays instantly. Stop (or any "
-                     "other control) interrupts a run; nothing half-trained is kept.")
+    col_stop.caption(f"{runs} to train; {each}. Trained runs are kept for everyone, so a class demo replays instantly. "
+                     "Stop (or any other control) interrupts a run; nothing half-trained is kept.")
     if go:
-        # Any click reruns the page, which interrupts this run: that is what Stop does.
-        st.button("Stop", icon=":material/stop:", key="stop")
-        bar = st.progress(0.0, text="training…")
-        for i, e in enumerate(missing):
-            def progress(step, total, i=i, e=e):
-                bar.progress((i + step / total) / len(missing), text=f"{VAE_ESTIMATORS[e]}: step {step} of {total}")
-                return True
-
-            def queued(i=i, e=e):
-                bar.progress(i / len(missing), text=f"{VAE_ESTIMATORS[e]}: waiting for another session's training "
-                                                     "to finish (one run at a time on this server)")
-
-            train_shared(keys[e], e, queued, latent=int(latent), L=int(L), steps=int(steps), seed=int(seed),
-                         progress=progress)
-        bar.empty()
-        st.rerun()  # draw the results without the Train button
+        train_missing(stoppable=True)
 
 if not usable:
     st.info("Pick at least one estimator.")
+elif not ui.revealed():  # a lecture scene asks first, whether or not the runs are trained
+    with ui.scene_subject():
+        ui.hidden_answer("The training curves")
 elif missing:
     st.info("Press **Train** to run the comparison.")
-elif not ui.revealed():  # a lecture scene asks first
-    ui.hidden_answer("The training curves")
 else:
     results = {e: cached(k) for e, k in keys.items()}
-    st.subheader("1 · Does the estimator matter? Training curves")
-    ui.chart(vae_curves(results, VAE_ESTIMATORS), key="curves",
-                    alt="ELBO against step and wall-clock time, and encoder gradient variance and SNR, per estimator")
     rows = [{"estimator": VAE_ESTIMATORS[e], "final ELBO (nats/image)": f"{r.elbo[-1]:.2f}",
              "seconds": f"{r.seconds[-1]:.1f}",
              "encoder-gradient variance (last check)": ui.fmt(float(r.grad_variance[-1]), 3),
              "SNR (last check)": ui.fmt(float(r.grad_snr[-1]), 3) if r.grad_snr[-1] > 0
              else "≈ 0 (below what 16 draws resolve)"} for e, r in results.items()]
-    ui.table(rows, key="vae_table")
+    st.subheader("1 · Does the estimator matter? Training curves")
+    if in_scene:  # the scene asks for the final ELBO: the table first, where the view aligns
+        with ui.scene_subject():
+            ui.table(rows, key="vae_table")
+    ui.chart(vae_curves(results, VAE_ESTIMATORS), key="curves",
+             alt="ELBO against step and wall-clock time, and encoder gradient variance and SNR, per estimator")
+    if not in_scene:
+        ui.table(rows, key="vae_table")
     st.caption("ELBO on 512 fixed images (4 fixed noise draws). Gradient variance and SNR: 16 independent noise "
                "draws on a fixed batch of 64 images, every 100 steps; the SNR's numerator ‖E g‖² is estimated "
                "without bias as ‖mean‖² − variance/16.")
