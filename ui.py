@@ -235,7 +235,8 @@ LECTURE_KEYS_HTML = """
   parent.__lectureKeys = (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target, inText = target.closest && target.closest(TEXT);
-    const onArrowControl = target.closest && target.closest(TEXT + ", [role=slider], [role=tab], [role=radio]");
+    const onArrowControl = target.closest && target.closest(
+      TEXT + ", input[type=range], [role=slider], [role=tab], [role=radio], [role=radiogroup]");
     const key = event.key;
     let step = 0;
     if (key === "ArrowRight" || key === "ArrowLeft") {
@@ -435,7 +436,8 @@ LECTURE_CSS = """
 [data-testid=stMainBlockContainer] h1 { display: none !important; }
 .st-key-lecture_bar [data-testid=stCaptionContainer] p { margin: 0; }
 .st-key-lecture_bar .scene-question p { font-weight: 600; margin: 0; }
-.st-key-lecture_bar [data-testid=stAlert] > div { padding: 0.45rem 0.8rem !important; }
+.st-key-lecture_bar [data-testid=stAlert] > div { padding: 0.4rem 0.8rem !important; }
+.st-key-lecture_bar [data-testid=stAlert] p { font-size: 0.92rem; line-height: 1.4; }
 .st-key-lecture_bar { gap: 0.45rem !important; }
 @media (min-width: 700px) {
   /* On a wide screen the bar stays on top while the page scrolls under it. */
@@ -868,7 +870,7 @@ def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool 
     if sized:  # a stage figure: its own slider sits where the mode bar would open
         config["displayModeBar"] = False
     st.plotly_chart(fig, width="stretch", key=key, alt=alt, config=config)
-    if download:
+    if download and not (presenter_mode() and getattr(_RUN, "scene", None)):  # no CSV button on a lecture's projector
         download_csv(key, csv or functools.partial(figure_csv, fig))
 
 

@@ -48,7 +48,7 @@ def free_port() -> int:
 class Server:
     """A `streamlit run app.py` (or another script) process on a free localhost port."""
 
-    def __init__(self, script: str = "app.py") -> None:
+    def __init__(self, script: str = "app.py", env: dict | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = ARTIFACTS / f"server-{self.port}.log"
@@ -60,6 +60,8 @@ class Server:
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            # The class poll's SQLite file lives with the test artifacts, not in the checkout's data/.
+            env={**os.environ, "POLL_DATA_DIR": str(ARTIFACTS / f"polls-{self.port}"), **(env or {})},
         )
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
