@@ -1,0 +1,112 @@
+"""The class poll under AppTest: a student's page at ?room=CODE (the question, its control, Send my
+answer, the truth after the reveal, and a clear message for every bad link) and the projector's
+panel in a lecture scene (the room follows the scene). The store is a real SQLite file."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import classroom.live
+from classroom.store import Question, SceneState, SQLiteStore, new_token
+from tests.app.conftest import ENTRY, open_page
+
+LAB = "pages/3_Estimator_Lab.py"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLL_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("POLL_REDIS_URL", raising=False)
+    classroom.live.poll_store.clear()
+    yield SQLiteStore(tmp_path / "polls.sqlite3")
+    classroom.live.poll_store.clear()
+
+
+def student(room: str, me: str | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params["room"] = room
+    if me:
+        at.query_params["me"] = me
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [i.value for i in at.info] + \
+            [s.value for s in at.success] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+NUMBER = SceneState("default:4", "Pathwise on a step", "Where will the **pathwise** estimates land?",
+                    Question("number", "the mean", -0.5, 1.0))
+CHOICE = SceneState("default:3", "Two estimators", "Whose estimates spread wider?",
+                    Question("choice", "Your answer", choices=("Pathwise", "Score function", "About the same")))
+
+
+def test_a_student_answers_a_number_and_sees_where_it_fell(store):
+    code = store.open_room()
+    store.set_scene(code, NUMBER)
+    me = new_token()
+    at = student(code, me)
+    assert not at.exception
+    assert "Where will the \\*\\*pathwise\\*\\* estimates land?" in texts(at)  # markup shown as text
+    at.slider(key="_answer_default:4").set_value(0.3)
+    at.button(key="_send_default:4").click().run()
+    assert "Sent: 0.3" in texts(at)
+    assert store.my_answer(code, "default:4", me) == pytest.approx(0.3)
+    # The lecturer reveals; the page computed 0.
+    store.set_scene(code, SceneState(**{**NUMBER.__dict__, "revealed": True, "truth": 0.0}))
+    at = student(code, me)
+    assert "The page computed **0**" in texts(at) and "0 of 1 answers were closer" in texts(at)
+    assert at.get("plotly_chart")
+
+
+def test_a_student_answers_a_choice_and_learns_the_answer(store):
+    code = store.open_room()
+    store.set_scene(code, CHOICE)
+    me = new_token()
+    at = student(code, me)
+    at.radio(key="_answer_default:3").set_value(0).run()
+    at.button(key="_send_default:3").click().run()
+    assert "Sent: “Pathwise”" in texts(at)
+    store.set_scene(code, SceneState(**{**CHOICE.__dict__, "revealed": True, "truth": 1}))
+    at = student(code, me)
+    assert "The answer: **Score function**. You chose “Pathwise”." in texts(at)
+
+
+@pytest.mark.parametrize("room, says", [
+    ("nope", "is not a room code"), ("<b>x</b>", "is not a room code"), ("AAAAA", "No poll has the code AAAAA"),
+    ("a" * 500, "is not a room code"), ("ab0cd", "is not a room code")])
+def test_a_bad_room_code_gets_a_clear_message_and_a_way_to_type_one(store, room, says):
+    at = student(room)
+    assert not at.exception
+    assert says in texts(at)
+    assert "<b>" not in texts(at) or "\\<b\\>" in texts(at)
+    assert at.text_input  # the code can be typed
+
+
+def test_an_expired_room_and_a_closed_one(store):
+    code = store.open_room()
+    store.set_scene(code, NUMBER)
+    store.close_room(code)
+    at = student(code, new_token())
+    assert "closed this poll" in texts(at)
+
+
+def test_the_projector_publishes_its_scene_to_the_room(store):
+    code = store.open_room()
+    at = open_page(LAB, lecture="default", scene="4", poll=code, present="true")
+    assert not at.exception
+    room = store.room(code)
+    assert room.scene is not None and room.scene.key == "default:4" and room.scene.question.kind == "number"
+    assert not room.scene.revealed
+    assert any(code in str(m.value) for m in at.metric)
+    at.button(key="_scene_reveal").click().run()
+    room = store.room(code)
+    assert room.scene.revealed and room.scene.truth == pytest.approx(0.0, abs=1e-12)  # the pathwise mean on a step
+
+
+def test_an_unknown_poll_in_a_projector_link_is_dropped_with_a_message(store):
+    at = open_page(LAB, lecture="default", scene="4", poll="QQQQQ")
+    assert not at.exception
+    assert "has expired or is unknown" in texts(at)
+    assert "poll" not in at.query_params
