@@ -162,9 +162,8 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
     link = join_link(code)
     with st.container(key="poll_panel"):
         if revealed:
-            # After the reveal the class has joined: the code shrinks to a line, the answers stay.
-            words, chart = st.columns([1.2, 6], vertical_alignment="center")
-            words.metric("Room code", code)
+            # After the reveal the class has joined: the code goes into the chart's title, the answers stay.
+            chart = st.container()
         else:
             qr, words, chart = st.columns([0.9, 1.7, 4.6], vertical_alignment="center")
             qr.image(qr_png(link), width=110 if present else 96)
@@ -188,8 +187,8 @@ def _projector_live(code: str, key: str) -> None:
         return
     tally = _tally(scene.question, values)
     closed = "" if room.open else " · poll closed"
-    st.markdown(f"**{tally.n} answer{'s' if tally.n != 1 else ''}**{closed}")
-    st.plotly_chart(poll_figure(tally, scene.truth if scene.revealed else None, height=110),
+    title = f"<b>{tally.n} answer{'s' if tally.n != 1 else ''}</b>{closed} · room {code}"
+    st.plotly_chart(poll_figure(tally, scene.truth if scene.revealed else None, height=150, title=title, font_size=14),
                     key="poll_chart", width="stretch",
                     config={"displayModeBar": False, "staticPlot": True})
 

@@ -67,7 +67,8 @@ def _short(text: str, limit: int = 38) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def poll_figure(t: Tally, truth=None, mine=None, height: int = 150, font_size: int = 12) -> go.Figure:
+def poll_figure(t: Tally, truth=None, mine=None, height: int = 150, font_size: int = 12,
+                title: str | None = None) -> go.Figure:
     """The class's answers. A number: a histogram over the question's range, with the page's
     computed value (``truth``) as a dashed line and a student's own answer (``mine``) as a solid
     one. A choice: horizontal bars, the right one (``truth``, an index) in another colour."""
@@ -78,22 +79,28 @@ def poll_figure(t: Tally, truth=None, mine=None, height: int = 150, font_size: i
                     hovertemplate="%{x:.3g}: %{y} answers<extra></extra>", name="answers")
         top = max(max(t.counts, default=0), 1)
         shapes, notes = [], []
-        if isinstance(truth, (int, float)) and not isinstance(truth, bool) and math.isfinite(truth):
+        has_truth = isinstance(truth, (int, float)) and not isinstance(truth, bool) and math.isfinite(truth)
+        has_mine = isinstance(mine, (int, float)) and not isinstance(mine, bool) and math.isfinite(mine)
+        # Both labels sit above the plot, each on its own side of its line, so they never cross a bar or each other.
+        truth_left = has_truth and has_mine and truth <= mine
+        if has_truth:
             shown = min(max(float(truth), t.lo), t.hi)
             shapes.append(dict(type="line", x0=shown, x1=shown, y0=0, y1=1, yref="paper",
                                line=dict(color=EXACT_COLOR, width=3, dash="dash")))
             off = "" if t.lo <= truth <= t.hi else " (off the scale)"
             notes.append(dict(x=shown, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                              xanchor=("right" if truth_left else "left") if has_mine else "center",
                               text=f"computed: {truth:.3g}{off}", font=dict(size=font_size)))
-        if isinstance(mine, (int, float)) and not isinstance(mine, bool) and math.isfinite(mine):
+        if has_mine:
             shapes.append(dict(type="line", x0=mine, x1=mine, y0=0, y1=1, yref="paper",
                                line=dict(color=MINE_COLOR, width=3)))
-            notes.append(dict(x=mine, y=0.8, yref="paper", xanchor="right", xshift=-3, showarrow=False,
+            notes.append(dict(x=mine, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                              xanchor="left" if truth_left or not has_truth else "right",
                               text="you", font=dict(size=font_size, color=MINE_COLOR)))
         fig.update_layout(shapes=shapes, annotations=notes,
-                          xaxis=dict(range=[t.lo, t.hi], fixedrange=True),
+                          xaxis=dict(range=[t.lo, t.hi], fixedrange=True, automargin=True),
                           yaxis=dict(range=[0, top * 1.1], fixedrange=True, title=dict(text="answers"),
-                                     rangemode="tozero"))
+                                     rangemode="tozero", automargin=True, nticks=4))
     else:
         right = truth if isinstance(truth, int) and not isinstance(truth, bool) else None
         colors = [CORRECT_COLOR if i == right else ANSWER_COLOR for i in range(len(t.counts))]
@@ -104,6 +111,11 @@ def poll_figure(t: Tally, truth=None, mine=None, height: int = 150, font_size: i
         fig.update_layout(yaxis=dict(autorange="reversed", fixedrange=True, automargin=True),
                           xaxis=dict(range=[0, max(max(t.counts, default=0), 1) * 1.25], fixedrange=True,
                                      showticklabels=False))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=24, b=10), showlegend=False, bargap=0.1,
+    if title:
+        fig.update_layout(title=dict(text=title, x=0, xref="paper", xanchor="left", y=0.97, yanchor="top",
+                                     yref="container", pad=dict(t=2, l=2),
+                                     font=dict(size=font_size + 2)))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=44 if title else 24, b=10, autoexpand=True),
+                      showlegend=False, bargap=0.1,
                       font=dict(size=font_size))
     return fig

@@ -18,6 +18,7 @@ import pytest
 
 from core.lectures import load_lecture
 from tests.e2e.conftest import ARTIFACTS, wait_idle
+from tests.e2e.layout import layout_problems
 
 pytestmark = pytest.mark.e2e
 
@@ -92,8 +93,8 @@ def assert_presenting(page, where: str) -> None:
 def context_at(browser):
     contexts = []
 
-    def make(width: int, height: int, phone: bool = False):
-        options = dict(viewport={"width": width, "height": height})
+    def make(width: int, height: int, phone: bool = False, theme: str = "light"):
+        options = dict(viewport={"width": width, "height": height}, color_scheme=theme)
         if phone:
             options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
         context = browser.new_context(**options)
@@ -226,7 +227,7 @@ def test_a_class_answers_a_poll_from_their_phones(server, context_at):
     assert projector.locator(".st-key-poll_panel img").count() == 1  # the QR code, drawn here
     assert projector.get_by_text(code).count() >= 1
 
-    phones = [context_at(390, 844, phone=True) for _ in range(3)]
+    phones = [context_at(390, 844, phone=True, theme=theme) for theme in ("light", "dark", "dark")]
     for i, phone in enumerate(phones):
         phone.goto(f"{server.url}/?room={code}")
         phone.get_by_role("button", name="Send my answer").wait_for(timeout=60_000)
@@ -235,13 +236,13 @@ def test_a_class_answers_a_poll_from_their_phones(server, context_at):
         for _ in range(5 * i):
             phone.keyboard.press("ArrowRight")
         _answer(phone)
-    projector.get_by_text("3 answers").wait_for(timeout=10_000)
+    projector.get_by_text("3 answers", exact=False).first.wait_for(timeout=10_000)
 
     # A student changes their mind, and reloads: one student, one answer, the same identity.
     phones[0].reload()
     phones[0].get_by_text("Your answer so far").wait_for(timeout=30_000)
     _answer(phones[0])
-    projector.get_by_text("3 answers").wait_for(timeout=10_000)
+    projector.get_by_text("3 answers", exact=False).first.wait_for(timeout=10_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     projector.screenshot(path=str(SHOTS / "poll_projector_answers.png"))
     phones[1].screenshot(path=str(SHOTS / "poll_phone_question.png"))
@@ -250,6 +251,8 @@ def test_a_class_answers_a_poll_from_their_phones(server, context_at):
     for phone in phones:
         phone.get_by_text("The page computed").wait_for(timeout=10_000)
     projector.get_by_text("computed:").first.wait_for(timeout=10_000)  # the truth on the class's axis
+    for where, page in (("projector", projector), ("light phone", phones[0]), ("dark phone", phones[1])):
+        assert not layout_problems(page), (where, layout_problems(page))
     projector.screenshot(path=str(SHOTS / "poll_projector_revealed.png"))
     phones[2].screenshot(path=str(SHOTS / "poll_phone_revealed.png"))
 
