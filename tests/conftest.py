@@ -77,21 +77,20 @@ def redis_url(tmp_path_factory):
         client.close()
         if up:
             break
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
     else:
         text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         pytest.fail(f"redis-server did not answer PING within 10 s:\n{text}")
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
