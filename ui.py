@@ -129,7 +129,11 @@ COPY_LINK_HTML = """
 <script>
   const button = document.getElementById("copy"), field = document.getElementById("link");
   button.addEventListener("click", async () => {
-    const url = window.parent.location.href;  // every control is in the URL, seed included
+    // Every control is in the URL, seed included; a class poll's room and a student's token are not
+    // part of the view (the room's student link is its QR code).
+    const link = new URL(window.parent.location.href);
+    for (const key of ["poll", "me", "room"]) link.searchParams.delete(key);
+    const url = link.href;
     field.value = url; field.style.display = "block"; field.select();
     try { await navigator.clipboard.writeText(url); button.textContent = "Link copied"; }
     catch (e) { button.textContent = "Select the link below and copy it"; }

@@ -105,23 +105,32 @@ def _open_poll() -> None:
         st.session_state["_poll_error"] = _STORE_DOWN
         return
     st.query_params["poll"] = code
+    st.session_state["_poll_owner"] = code
 
 
-def _close_poll(code: str) -> None:
-    try:
-        poll_store().close_room(code)
-    except Exception:
-        pass
+def _present_here(code: str) -> None:
+    st.session_state["_poll_owner"] = code
+
+
+def _close_poll(code: str | None) -> None:
+    if code is not None:
+        try:
+            poll_store().close_room(code)
+        except Exception:
+            pass
     if "poll" in st.query_params:
         del st.query_params["poll"]
 
 
 def poll_button(container) -> None:
     """The scene bar's "Poll the class" button (when no poll is open)."""
-    if st.query_params.get("poll"):
+    code = st.query_params.get("poll")
+    if code and st.session_state.get("_poll_owner") == normalise_code(code):
         container.button("Close poll", key="_poll_close", width="stretch", on_click=_close_poll,
-                         args=(st.query_params.get("poll"),),
-                         help="Stop taking answers. The room keeps its counts until it expires.")
+                         args=(code,), help="Stop taking answers. The room keeps its counts until it expires.")
+    elif code:
+        container.button("Leave poll", key="_poll_leave", width="stretch", on_click=_close_poll, args=(None,),
+                         help="Hide the poll on this page (the poll itself stays open).")
     else:
         container.button("Poll the class", key="_poll_open", width="stretch", on_click=_open_poll,
                          icon=":material/how_to_vote:",
@@ -140,9 +149,12 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
             del st.query_params["poll"]
         return
     store = poll_store()
+    # Only the session that opened the poll (or took it over) moves the room: anyone else whose link
+    # carries ?poll= (a copied projector link) sees where to answer, and changes nothing.
+    owner = st.session_state.get("_poll_owner") == code
     try:
         room = store.room(code)
-        if room is not None:
+        if room is not None and owner:
             state = _scene_state(name, index, scene, revealed)
             published = st.session_state.get("_poll_published")
             if published != (code, state) and room.open:
@@ -160,6 +172,13 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
         del st.query_params["poll"]
         return
     link = join_link(code)
+    if not owner:
+        info, take = st.columns([5, 1.6], vertical_alignment="center")
+        info.caption(f"A class poll is open: answer on your phone at `{link}` (room {code}).")
+        take.button("Present it here", key="_poll_take", on_click=_present_here, args=(code,), width="stretch",
+                    help="For the lecturer after a reload of the projector's page: show the poll here and "
+                         "let this page move it from scene to scene.")
+        return
     with st.container(key="poll_panel"):
         if revealed:
             # After the reveal the class has joined: the code goes into the chart's title, the answers stay.
@@ -196,7 +215,7 @@ def _projector_live(code: str, key: str) -> None:
 def publish_truth(name: str, index: int, scene, value: float) -> None:
     """After the reveal, the page's computed value goes to the students and onto the projector's axis."""
     code = normalise_code(st.query_params.get("poll"))
-    if code is None:
+    if code is None or st.session_state.get("_poll_owner") != code:
         return
     state = _scene_state(name, index, scene, True, truth=float(value))
     if st.session_state.get("_poll_published") == (code, state):

@@ -92,9 +92,19 @@ def test_an_expired_room_and_a_closed_one(store):
     assert "closed this poll" in texts(at)
 
 
+def projector(code: str, owner: bool, **query) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=90)
+    at.switch_page(LAB)
+    for key, value in {"lecture": "default", "scene": "4", "poll": code, "present": "true", **query}.items():
+        at.query_params[key] = value
+    if owner:  # the session that pressed "Poll the class"
+        at.session_state["_poll_owner"] = code
+    return at.run()
+
+
 def test_the_projector_publishes_its_scene_to_the_room(store):
     code = store.open_room()
-    at = open_page(LAB, lecture="default", scene="4", poll=code, present="true")
+    at = projector(code, owner=True)
     assert not at.exception
     room = store.room(code)
     assert room.scene is not None and room.scene.key == "default:4" and room.scene.question.kind == "number"
@@ -110,3 +120,15 @@ def test_an_unknown_poll_in_a_projector_link_is_dropped_with_a_message(store):
     assert not at.exception
     assert "has expired or is unknown" in texts(at)
     assert "poll" not in at.query_params
+
+
+def test_a_copied_projector_link_does_not_move_the_room(store):
+    """A student who opens the projector's own link (with ?poll=) sees where to answer and changes nothing."""
+    code = store.open_room()
+    store.set_scene(code, CHOICE)
+    at = projector(code, owner=False)
+    assert not at.exception
+    assert store.room(code).scene == CHOICE
+    assert "A class poll is open" in texts(at)
+    at.button(key="_poll_leave").click().run()
+    assert store.room(code).open and "poll" not in at.query_params
