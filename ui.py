@@ -168,6 +168,14 @@ def _presenter_switched() -> None:
     st.session_state["_present"] = bool(st.session_state.get("present"))
 
 
+@st.fragment(run_every=3600)
+def _redraw_after_reconnect() -> None:
+    """Draws nothing. While a page holds a fragment that reruns on a timer, Streamlit's frontend
+    reruns the whole page whenever its websocket reconnects; without one it keeps showing the old
+    page and asks for nothing. Behind a load balancer that is what redraws a student whose replica
+    died: the replica they are sent to runs the page from its URL and widget values (deploy/)."""
+
+
 def page_setup(title: str, icon: str = ":material/casino:") -> None:
     """Wide layout (projectors), the page title, the sidebar's page list, the presenter-mode
     switch and a "copy link" button."""
@@ -176,6 +184,7 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
     # fonts.gstatic.com, and the page fetches nothing from outside hosts. (``icon`` is kept for callers.)
     st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=FAVICON, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
+    _redraw_after_reconnect()
     if "room" in st.query_params:
         # A student's page in a class poll (?room=CODE): the question and an answer, nothing else.
         st.html(APP_CSS)
