@@ -133,7 +133,7 @@ COPY_LINK_HTML = """
     // Every control is in the URL, seed included; a class poll's room and a student's token are not
     // part of the view (the room's student link is its QR code).
     const link = new URL(window.parent.location.href);
-    for (const key of ["poll", "me", "room"]) link.searchParams.delete(key);
+    for (const key of ["poll", "host", "me", "room"]) link.searchParams.delete(key);
     const url = link.href;
     field.value = url; field.style.display = "block"; field.select();
     try { await navigator.clipboard.writeText(url); button.textContent = "Link copied"; }
@@ -349,16 +349,16 @@ def _lecture(name: str):
 
 _LECTURE_NAME = re.compile(r"[A-Za-z0-9_-]{1,60}")
 # Parameters a lecture's link carries besides the page's own controls.
-LECTURE_LINK_KEYS = ("lecture", "scene", "present", "poll")
+LECTURE_LINK_KEYS = ("lecture", "scene", "present", "poll", "host")
 
 
 def _scene_query(lecture, index: int) -> dict:
     query = {**lecture.scenes[index - 1].params, "lecture": lecture.name.removesuffix(".toml"), "scene": str(index)}
     if presenter_mode():
         query["present"] = "true"
-    poll = st.query_params.get("poll")
-    if poll:
-        query["poll"] = poll
+    for key in ("poll", "host"):  # an open poll, and the presenter's key to it, go along
+        if st.query_params.get(key):
+            query[key] = st.query_params.get(key)
     return query
 
 
@@ -551,7 +551,7 @@ def lecture_truth(name: str, value: float) -> None:
 
 
 # Query parameters that hold free text (a formula), never a number to check.
-FREE_TEXT_KEYS = {"expr", "lecture", "room", "poll", "me"}
+FREE_TEXT_KEYS = {"expr", "lecture", "room", "poll", "host", "me"}
 
 
 def _drop_infinite_link_values() -> None:

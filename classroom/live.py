@@ -20,13 +20,16 @@ figures come from :mod:`core.poll`.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import os
 import urllib.parse
 
 import segno
 import streamlit as st
 
-from classroom.store import PollError, Question, SceneState, new_token, normalise_code, store_from_env, valid_token
+from classroom.store import ROOM_ALPHABET, PollError, Question, SceneState, new_token, normalise_code, store_from_env, valid_token
 from core.poll import poll_figure, tally_choices, tally_numbers
 
 REFRESH_S = 1.5  # the projector's count and a student's page follow within this (plus a round trip)
@@ -73,7 +76,11 @@ def _scene_state(name: str, index: int, scene, revealed: bool, truth=None) -> Sc
 
 
 def join_link(code: str) -> str:
-    """The student link of a room, on this server: ``<app>/?room=CODE``."""
+    """The student link of a room: ``<app>/?room=CODE`` on ``POLL_PUBLIC_URL`` if set (the address
+    students reach, behind a proxy for example), else on the address the projector opened."""
+    public = os.environ.get("POLL_PUBLIC_URL", "").strip().rstrip("/")
+    if public.startswith(("http://", "https://")):
+        return f"{public}/?room={code}"
     try:
         parts = urllib.parse.urlsplit(st.context.url or "")
     except Exception:  # no browser context (a test harness)
@@ -95,6 +102,20 @@ def qr_png(text: str) -> bytes:
 # The projector
 # ---------------------------------------------------------------------------------------------
 
+def _host_key(code: str) -> str:
+    """The presenter's key of a room: an HMAC of its code under a server secret (``POLL_HOST_SECRET``,
+    else Streamlit's cookie secret, which the replicas of deploy/ share). It rides in the projector's
+    link (``&host=…``, which "Copy link" drops); a student who knows the room code cannot make it."""
+    secret = os.environ.get("POLL_HOST_SECRET") or str(st.get_option("server.cookieSecret") or "")
+    return hmac.new(secret.encode(), f"poll-host:{code}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def is_host(code: str | None) -> bool:
+    """This page presents the poll ``code``: its link carries the room's presenter key."""
+    given = st.query_params.get("host")
+    return bool(code) and isinstance(given, str) and hmac.compare_digest(given, _host_key(code))
+
+
 def _open_poll() -> None:
     try:
         code = poll_store().open_room()
@@ -105,11 +126,7 @@ def _open_poll() -> None:
         st.session_state["_poll_error"] = _STORE_DOWN
         return
     st.query_params["poll"] = code
-    st.session_state["_poll_owner"] = code
-
-
-def _present_here(code: str) -> None:
-    st.session_state["_poll_owner"] = code
+    st.query_params["host"] = _host_key(code)
 
 
 def _close_poll(code: str | None) -> None:
@@ -118,14 +135,15 @@ def _close_poll(code: str | None) -> None:
             poll_store().close_room(code)
         except Exception:
             pass
-    if "poll" in st.query_params:
-        del st.query_params["poll"]
+    for key in ("poll", "host"):
+        if key in st.query_params:
+            del st.query_params[key]
 
 
 def poll_button(container) -> None:
     """The scene bar's "Poll the class" button (when no poll is open)."""
     code = st.query_params.get("poll")
-    if code and st.session_state.get("_poll_owner") == normalise_code(code):
+    if code and is_host(normalise_code(code)):
         container.button("Close poll", key="_poll_close", width="stretch", on_click=_close_poll,
                          args=(code,), help="Stop taking answers. The room keeps its counts until it expires.")
     elif code:
@@ -149,9 +167,9 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
             del st.query_params["poll"]
         return
     store = poll_store()
-    # Only the session that opened the poll (or took it over) moves the room: anyone else whose link
-    # carries ?poll= (a copied projector link) sees where to answer, and changes nothing.
-    owner = st.session_state.get("_poll_owner") == code
+    # Only the presenter's link (it carries the room's key) moves the room: anyone else whose link
+    # carries ?poll= (a student who typed it) sees where to answer, and changes nothing.
+    owner = is_host(code)
     try:
         room = store.room(code)
         if room is not None and owner:
@@ -173,11 +191,7 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
         return
     link = join_link(code)
     if not owner:
-        info, take = st.columns([5, 1.6], vertical_alignment="center")
-        info.caption(f"A class poll is open: answer on your phone at `{link}` (room {code}).")
-        take.button("Present it here", key="_poll_take", on_click=_present_here, args=(code,), width="stretch",
-                    help="For the lecturer after a reload of the projector's page: show the poll here and "
-                         "let this page move it from scene to scene.")
+        st.caption(f"A class poll is open: answer on your phone at `{link}` (room {code}).")
         return
     with st.container(key="poll_panel"):
         if revealed:
@@ -190,6 +204,11 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
             words.caption(f"Scan, or open `{link}`")  # a code span: shown as it is, never a clickable link
         with chart:
             _projector_live(code, scene_key(name, index))
+    host = urllib.parse.urlsplit(link).hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        st.warning(f"The student link points at this computer ({host}): phones cannot reach it. Open the app "
+                   "here by its network address (or set POLL_PUBLIC_URL) so that the QR code works.",
+                   icon=":material/wifi_off:")
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -215,7 +234,7 @@ def _projector_live(code: str, key: str) -> None:
 def publish_truth(name: str, index: int, scene, value: float) -> None:
     """After the reveal, the page's computed value goes to the students and onto the projector's axis."""
     code = normalise_code(st.query_params.get("poll"))
-    if code is None or st.session_state.get("_poll_owner") != code:
+    if code is None or not is_host(code):
         return
     state = _scene_state(name, index, scene, True, truth=float(value))
     if st.session_state.get("_poll_published") == (code, state):
@@ -253,14 +272,46 @@ def _join_form(message: str | None) -> None:
                 st.rerun()
 
 
+JOIN_HTML = """
+<script>
+  const parent = window.parent, key = "gradients-poll-me:__CODE__";
+  let me = null;
+  try { me = parent.localStorage.getItem(key); } catch (e) {}
+  if (!me || !/^[A-Za-z0-9_-]{8,40}$/.test(me)) {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    me = btoa(String.fromCharCode(...bytes)).replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/=+$/, "");
+    try { parent.localStorage.setItem(key, me); } catch (e) {}
+  }
+  // The token goes to the server through a hidden text box (typed in, as a keyboard would), and the
+  // server puts it in the link.
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const input = parent.document.querySelector(".st-key-_me_in input");
+    if (input) {
+      clearInterval(timer);
+      const setter = Object.getOwnPropertyDescriptor(parent.HTMLInputElement.prototype, "value").set;
+      input.focus();
+      setter.call(input, me);
+      input.dispatchEvent(new parent.Event("input", {bubbles: true}));
+      input.dispatchEvent(new parent.KeyboardEvent("keydown", {key: "Enter", code: "Enter", keyCode: 13, bubbles: true}));
+      input.blur();
+    } else if (Date.now() - started > 10000) {
+      clearInterval(timer);
+    }
+  }, 100);
+</script>
+"""
+
+
 def student_page() -> None:
     """The whole page at ``?room=CODE``: light (no torch work), a phone's width."""
     raw = st.query_params.get("room", "")
     code = normalise_code(raw)
     st.markdown("### Class poll")
     if code is None:
-        _join_form(None if not raw else f"“{_plain(raw[:20])}” is not a room code: it has 5 letters and digits, "
-                                         "as shown on the projector.")
+        _join_form(None if not raw else f"“{_plain(raw[:20])}” is not a room code: a code has 5 of the "
+                                         f"characters {ROOM_ALPHABET} (no 0, O, 1, I, B, 8, …), as on the projector.")
         return
     try:
         room = poll_store().room(code)
@@ -272,10 +323,20 @@ def student_page() -> None:
         return
     token = st.query_params.get("me")
     if not valid_token(token):
-        # One identity per room across reloads: the token rides in the link.
-        st.query_params["me"] = new_token()
-        st.rerun()
-    _student_live(code, st.query_params.get("me"))
+        # One identity per browser and room: kept in the browser's storage, so that a reload, a second
+        # tab or the QR code scanned again is the same student; from then on it rides in the link.
+        st.info("Joining the poll…", icon=":material/how_to_vote:")
+        st.html("<style>.st-key-_me_in { position: absolute !important; left: -10000px !important; }</style>")
+        given = st.text_input("your token", key="_me_in", label_visibility="collapsed", max_chars=40)
+        if valid_token(given):
+            st.query_params["me"] = given
+            st.rerun()
+        st.iframe(JOIN_HTML.replace("__CODE__", code), height=1)  # our own constant HTML; the code is checked
+        if st.button("Join", key="_join", help="If this page does not go on by itself (no scripts in this browser)."):
+            st.query_params["me"] = new_token()
+            st.rerun()
+        return
+    _student_live(code, token)
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -309,7 +370,7 @@ def _student_live(code: str, token: str) -> None:
         return
     key = f"_answer_{scene.key}"
     if question.kind == "number":
-        step = (question.max - question.min) / 100
+        step = _nice_step((question.max - question.min) / 100)
         start = mine if isinstance(mine, (int, float)) else (question.min + question.max) / 2
         value = st.slider(_plain(question.label), question.min, question.max, float(start), step, key=key)
     else:
@@ -331,6 +392,13 @@ def _student_live(code: str, token: str) -> None:
             return
     if mine is not None:
         st.caption(f"Your answer so far: {_shown(question, mine)}. You can change it until the reveal.")
+
+
+def _nice_step(raw: float) -> float:
+    """The largest of 1, 2 or 5 × 10^k at most ``raw``: a slider step that prints as typed (0.01, not 0.015)."""
+    import math
+    k = math.floor(math.log10(raw))
+    return max(m * 10.0 ** k for m in (1, 2, 5) if m * 10.0 ** k <= raw * (1 + 1e-9))
 
 
 def _shown(question: Question, value) -> str:
@@ -355,8 +423,8 @@ def _student_result(store, code, scene: SceneState, question: Question, mine, cl
         if isinstance(mine, (int, float)):
             gap = abs(mine - truth)
             closer = sum(1 for v in values if abs(v - truth) < gap)
-            line += (f" Your answer, {mine:.3g}, was {gap:.3g} away: {closer} of {tally.n} answers were closer."
-                     if tally.n else "")
+            line += (f" Your answer, {mine:.3g}, was {gap:.3g} away: {closer} of {tally.n} "
+                     f"answer{' was' if closer == 1 else 's were'} closer." if tally.n else "")
         else:
             line += " You did not answer this one."
         st.success(line, icon=":material/lightbulb:")

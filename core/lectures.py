@@ -415,7 +415,7 @@ def parse_lecture(name: str, text: str) -> Lecture:
         if not isinstance(params, dict):
             raise LectureError(f"{where}: 'params' must be a table such as {{ mu = 0.5 }}.")
         checked = {key: _check_param(where, page, key, value) for key, value in params.items()}
-        title, question, caption = (_text(where, raw, key) for key in ("title", "question", "caption"))
+        scene_title, question, caption = (_text(where, raw, key) for key in ("title", "question", "caption"))
         if "f" in PAGES[page][1]:
             _formula(where, checked, LAB_DEFAULTS["f"] if page == "lab" else "xk2")
         if page == "lab":
@@ -425,7 +425,7 @@ def parse_lecture(name: str, text: str) -> Lecture:
         if guess is not None:
             guess = _check_guess(where, page, checked, guess)
         # A page in REVEAL_RUNS (the VAE's training) needs nothing more: its Reveal runs the action.
-        scenes.append(Scene(page, title, question, caption, checked, guess, choices, answer))
+        scenes.append(Scene(page, scene_title, question, caption, checked, guess, choices, answer))
     return Lecture(name, title, tuple(scenes))
 
 

@@ -133,10 +133,11 @@ def page() -> None:
         + _best_baseline_sentence(b_star, 0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean, scale)
     )
 
-    st.subheader("2 · Baselines that see their own sample, and ones that do not")
+    st.subheader("2 · Baselines that see their own sample, and ones that do not" if ui.revealed()
+                 else "2 · Baselines in a stream of minibatches")  # a lecture's question asks which are biased
     st.markdown(
         "A stream of minibatches of L samples, as in training, with the parameters held fixed so the true "
-        "gradient is known. A baseline that has seen the sample it multiplies is biased."
+        "gradient is known." + (" A baseline that has seen the sample it multiplies is biased." if ui.revealed() else "")
     )
     col_L2, col_beta = st.columns(2)
     L2 = col_L2.select_slider("L (samples per minibatch)", [2, 3, 5, 10, 20], value=3, key="L2", bind="query-params")
@@ -181,9 +182,10 @@ def page() -> None:
 
 page()
 
-st.subheader("3 · The same thing in policy-gradient language")
-st.markdown(
-    """
+if ui.revealed():  # the table says which baseline biases the gradient: a lecture's answer
+    st.subheader("3 · The same thing in policy-gradient language")
+    st.markdown(
+        """
 | here | in reinforcement learning |
 |---|---|
 | x ~ p_θ | an action (or trajectory) sampled from the policy π_θ |
@@ -194,6 +196,6 @@ st.markdown(
 | f − b | the advantage A = R − V(s) |
 | leave-one-out | RLOO: each sample's baseline is the mean return of the other samples |
 """
-)
+    )
 
 ui.next_step()

@@ -97,8 +97,8 @@ def projector(code: str, owner: bool, **query) -> AppTest:
     at.switch_page(LAB)
     for key, value in {"lecture": "default", "scene": "4", "poll": code, "present": "true", **query}.items():
         at.query_params[key] = value
-    if owner:  # the session that pressed "Poll the class"
-        at.session_state["_poll_owner"] = code
+    if owner:  # the presenter's link carries the room's key (set by "Poll the class")
+        at.query_params["host"] = classroom.live._host_key(code)
     return at.run()
 
 
@@ -132,3 +132,22 @@ def test_a_copied_projector_link_does_not_move_the_room(store):
     assert "A class poll is open" in texts(at)
     at.button(key="_poll_leave").click().run()
     assert store.room(code).open and "poll" not in at.query_params
+
+
+def test_a_forged_presenter_key_moves_nothing(store):
+    code = store.open_room()
+    store.set_scene(code, CHOICE)
+    at = projector(code, owner=False, host="0" * 24)
+    assert not at.exception and store.room(code).scene == CHOICE
+    assert at.button(key="_poll_leave") and not [b for b in at.button if b.key == "_poll_close"]
+
+
+def test_a_student_joining_without_a_token_is_sent_to_get_one(store):
+    """The browser keeps the token (tests/e2e checks that a second tab is the same student); without
+    scripts, a Join button gives one."""
+    code = store.open_room()
+    store.set_scene(code, NUMBER)
+    at = student(code)
+    assert "Joining the poll" in texts(at)
+    at.button(key="_join").click().run()
+    assert "me" in at.query_params and "Send my answer" in [b.label for b in at.button]

@@ -140,3 +140,9 @@ def test_the_readme_example_is_a_valid_lecture():
     assert lecture.scenes[0].guess["truth"] == "mean:score_batchmean"
     assert [s.poll_kind for s in lecture.scenes] == ["number", "choice"]
     assert lecture.scenes[1].choices[lecture.scenes[1].answer] == "Score function"
+
+
+def test_the_lecture_keeps_its_own_title_not_its_last_scenes():
+    lecture = load_lecture("default")
+    assert lecture.title == "How do gradients get through random sampling?"
+    assert lecture.title != lecture.scenes[-1].title
