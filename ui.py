@@ -53,7 +53,8 @@ CACHE_ENTRIES = 48
 # Estimator Lab rerun under `streamlit run` took 0.7–1.0 s, with 1 thread 0.26–0.36 s.
 torch.set_num_threads(1)
 
-# Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC) to keep
+# Streamlit runs a full gc.collect(2) after every script run (runner.postScriptGC, now off in
+# .streamlit/config.toml; this still helps Python's own collector and the idle trimmer) to keep
 # memory in check. With torch, plotly and pandas loaded that walks ~250k long-lived
 # objects and holds the GIL for ~100 ms, so the server cannot send the rest of a redraw
 # meanwhile: it was most of a Lab slider move's server time. Those objects live as long as

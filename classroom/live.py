@@ -387,11 +387,11 @@ def _student_live(code: str, token: str) -> None:
             st.error(_STORE_DOWN)
         else:
             mine = ack.value
-            st.success(f"Sent: {_shown(question, mine)}. You can change it until the reveal.",
-                       icon=":material/check:")
-            return
     if mine is not None:
-        st.caption(f"Your answer so far: {_shown(question, mine)}. You can change it until the reveal.")
+        # Drawn from the store on every run, not only in the click's: under load the click's run can be
+        # replaced by the page's next refresh before its output is sent (bench/bench_poll.py saw it).
+        st.success(f"Sent: {_shown(question, mine)}. You can change it until the reveal.",
+                   icon=":material/check:")
 
 
 def _nice_step(raw: float) -> float:
