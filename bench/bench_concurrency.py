@@ -46,7 +46,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from bench.st_protocol import rerun_message  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 import core  # noqa: E402
@@ -95,12 +95,8 @@ class Client:
         return await self._rerun([(kind, widget_id, value)], fragment)
 
     async def _rerun(self, states=(), fragment: str = "") -> float:
-        msg = BackMsg()
+        msg = rerun_message(self.query, self.page, self.page_hash, fragment)
         rerun = msg.rerun_script
-        rerun.query_string = self.query
-        rerun.page_name = self.page
-        rerun.page_script_hash = self.page_hash
-        rerun.fragment_id = fragment
         for kind, widget_id, value in states:
             w = rerun.widget_states.widgets.add()
             w.id = widget_id

@@ -47,7 +47,7 @@ Measured:
 The websocket client is this file's own: ``bench/bench_concurrency.py``'s Client reads its socket
 only while it waits for a rerun it asked for and returns at the first "script finished", which
 cannot follow a fragment's auto-reruns arriving in between; importing that module also imports
-``core`` (torch) into this process. The BackMsg it builds and its widget-id parsing are copied here;
+``core`` (torch) into this process. The BackMsg comes from bench/st_protocol.py (shared with bench_concurrency) and its widget-id parsing is copied here;
 the server helper is ``tests/e2e/conftest.py``'s ``Server``, as bench_concurrency uses it.
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from streamlit.proto.Alert_pb2 import Alert  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from bench.st_protocol import rerun_message  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from classroom.store import Question, SceneState, store_from_env  # noqa: E402
@@ -194,13 +194,8 @@ class PollClient:
     # -- protocol
 
     async def _send(self, fragment: str = "", triggers=(), auto: bool = False) -> None:
-        msg = BackMsg()
+        msg = rerun_message(self.query, self.page, self.page_hash, fragment, auto)
         rerun = msg.rerun_script
-        rerun.query_string = self.query
-        rerun.page_name = self.page
-        rerun.page_script_hash = self.page_hash
-        rerun.fragment_id = fragment
-        rerun.is_auto_rerun = auto
         for widget_id, (field, value) in self.values.items():
             w = rerun.widget_states.widgets.add()
             w.id = widget_id
