@@ -450,7 +450,6 @@ LECTURE_CSS = """
 /* The page's own title gives way to the scene's (a projector's rows are precious). */
 [data-testid=stMainBlockContainer] h1 { display: none !important; }
 .st-key-lecture_bar [data-testid=stCaptionContainer] p { margin: 0; }
-.st-key-lecture_bar .scene-question p { font-weight: 600; margin: 0; }
 .st-key-lecture_bar [data-testid=stAlert] > div { padding: 0.4rem 0.8rem !important; }
 .st-key-lecture_bar [data-testid=stAlert] p { font-size: 0.92rem; line-height: 1.4; }
 .st-key-lecture_bar { gap: 0.45rem !important; }

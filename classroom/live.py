@@ -174,20 +174,17 @@ def projector_panel(name: str, index: int, scene, revealed: bool, present: bool)
         room = store.room(code)
         if room is not None and owner:
             state = _scene_state(name, index, scene, revealed)
-            published = st.session_state.get("_poll_published")
-            if published != (code, state) and room.open:
-                # Keep a truth already published for this scene (the page sets it after the bar is drawn).
-                if room.scene is not None and room.scene.key == state.key and state.truth is None and revealed:
-                    state = SceneState(**{**state.__dict__, "truth": room.scene.truth})
-                store.set_scene(code, state)
-                st.session_state["_poll_published"] = (code, state)
+            # Keep a truth already published for this scene (the page sets it after the bar is drawn).
+            if room.scene is not None and room.scene.key == state.key and state.truth is None and revealed:
+                state = SceneState(**{**state.__dict__, "truth": room.scene.truth})
+            _publish(store, code, room, state)
     except Exception:
         st.warning(_STORE_DOWN, icon=":material/how_to_vote:")
         return
     if room is None:
         st.warning(f"The poll {code} has expired or is unknown: open a new one with **Poll the class**.",
                    icon=":material/how_to_vote:")
-        del st.query_params["poll"]
+        _close_poll(None)  # the room and its presenter key leave the link
         return
     link = join_link(code)
     if not owner:
@@ -239,13 +236,19 @@ def publish_truth(name: str, index: int, scene, value: float) -> None:
     state = _scene_state(name, index, scene, True, truth=float(value))
     if st.session_state.get("_poll_published") == (code, state):
         return
+    store = poll_store()
     try:
-        room = poll_store().room(code)
-        if room is not None and room.open:
-            poll_store().set_scene(code, state)
-            st.session_state["_poll_published"] = (code, state)
+        _publish(store, code, store.room(code), state)
     except Exception:
         pass
+
+
+def _publish(store, code: str, room, state: SceneState) -> None:
+    """Send the scene to an open room, unless this session sent exactly this already."""
+    if room is None or not room.open or st.session_state.get("_poll_published") == (code, state):
+        return
+    store.set_scene(code, state)
+    st.session_state["_poll_published"] = (code, state)
 
 
 def _tally(question: Question, values):
