@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
-import ui
 from core.scrub import anchored_grid
 
 ui.page_setup("Home", ":material/home:")

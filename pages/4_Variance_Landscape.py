@@ -2,9 +2,9 @@
 import numpy as np
 import streamlit as st
 
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
 import core.landscape
-import ui
 from core.figures import landscape_figure
 from core.presets import PRESETS
 from core.snippets import variance_snippet

@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
-import ui
 from core.baselines import (BIAS_FACTOR, SEQUENTIAL, baseline_moments, constant_baseline, delta_method_cv,
                             sequential_baselines)
 from core.figures import COLORS, baseline_parabola, compact_spec, labelled_histograms

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
-import ui
 from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESET_LABELS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
                            estimate_discrete, exact_discrete_gradient, gumbel_max_frequencies,
                            hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,

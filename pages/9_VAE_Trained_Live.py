@@ -4,9 +4,9 @@ from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import torch
 
-import ui
 from core.figures import latent_scatter, vae_curves
 from core.snippets import vae_snippet
 from core.vae import VAE_ESTIMATORS, decode_mean, encode_mean, image_grid, load_digits, train_vae

@@ -48,7 +48,8 @@ def free_port() -> int:
 class Server:
     """A `streamlit run app.py` (or another script) process on a free localhost port."""
 
-    def __init__(self, script: str = "app.py", env: dict | None = None) -> None:
+    def __init__(self, script: str = "app.py", env: dict | None = None, args: tuple[str, ...] = ()) -> None:
+        """``args``: more `streamlit run` flags; they come last, so they override the defaults below."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = ARTIFACTS / f"server-{self.port}.log"
@@ -58,7 +59,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
             # The class poll's SQLite file lives with the test artifacts, not in the checkout's data/.
             env={**os.environ, "POLL_DATA_DIR": str(ARTIFACTS / f"polls-{self.port}"), **(env or {})},
