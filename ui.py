@@ -16,7 +16,30 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
-import torch
+
+
+def _fetch_chart_code_early() -> None:
+    """On a cold server, have the browser fetch Plotly's code while PyTorch is being imported.
+
+    A browser loads Streamlit's chart code only when the first chart arrives, and on a server
+    that just started (a replica, a Community Cloud app waking up) that chart waits for PyTorch's
+    import and the first computation, 2 s or more. So the first run of a cold process sends an empty
+    chart into a hidden sidebar container before importing torch (pages import ui before core and
+    torch for this), and page_setup takes the chart away again: the browser has started on
+    Plotly's code by then (bench/bench_cold_start.py). Later runs find torch imported and send nothing.
+    """
+    if "torch" in sys.modules or not st.runtime.exists() or os.environ.get("EARLY_CHART_CODE") == "off":
+        return  # (EARLY_CHART_CODE=off: for bench_cold_start.py's side-by-side only)
+    with st.sidebar.container(key="chart_code_early"):
+        st.html("<style>.st-key-chart_code_early{display:none}</style>")
+        slot = st.empty()
+    slot.plotly_chart(go.Figure(), key="chart_code_early_chart", config={"staticPlot": True})
+    st.session_state["_chart_code_early"] = slot  # this session's own run; page_setup empties it
+
+
+_fetch_chart_code_early()
+
+import torch  # noqa: E402  (after the early chart code, on purpose)
 
 import classroom.live
 import core
@@ -186,6 +209,9 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
     st.set_page_config(page_title=f"{title} · Gradients through sampling", page_icon=FAVICON, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     _redraw_after_reconnect()
+    early = st.session_state.pop("_chart_code_early", None)
+    if early is not None:
+        early.empty()
     if "room" in st.query_params:
         # A student's page in a class poll (?room=CODE): the question and an answer, nothing else.
         st.html(APP_CSS)
@@ -407,6 +433,10 @@ def _lecture_route(script: str):
     name = st.query_params.get("lecture")
     if not name:
         return None
+    if not _LECTURE_NAME.fullmatch(name):
+        st.error(f"**This lecture cannot be shown.** There is no lecture called {literal(name, 60)}: a lecture's "
+                 "name is a plain file name (letters, digits, - and _).", icon=":material/school:")
+        return None
     try:
         lecture = _lecture(name)
     except core.lectures.LectureError as err:
@@ -579,7 +609,7 @@ def _drop_infinite_link_values() -> None:
         st.rerun()
     dropped = st.session_state.pop("_dropped_link_values", None)
     if dropped:
-        names = ", ".join(escape_markdown(key[:40]) for key in dropped[:10])
+        names = ", ".join(literal(key) for key in dropped[:10])
         st.warning(f"The link gave an infinite value for: {names}. The default is used instead.",
                    icon=":material/link_off:")
 
@@ -602,13 +632,18 @@ _SWITCH_WIDGETS = ("toggle", "checkbox")
 
 
 def _shown(value) -> str:
-    """A value for a notice: short, and never markup."""
-    text = value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
-    return escape_markdown(text[:40] + ("…" if len(text) > 40 else ""))
+    """A value for a notice: short, and never markup or a link (text as a code span, see literal)."""
+    if isinstance(value, str):
+        return literal(value)
+    return escape_markdown(f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def _link_notice(key: str, raw: str, why: str, used) -> None:
-    text = (f"The link's **{_shown(key)}={_shown(raw)}** {why}: "
+    text = (f"The link's {literal(f'{_clip(str(key))}={_clip(str(raw))}', 90)} {why}: "
             f"using **{_shown(used)}** instead.")
     slot = getattr(_RUN, "notices", None)
     try:
@@ -653,7 +688,7 @@ def _guard_range(key: str, a: dict, from_link: bool, force: bool = False) -> Non
     value = st.session_state.get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not lo <= value <= hi:
         st.session_state[key] = min(max(value, lo), hi)
-        st.toast(f"{_shown(a.get('label', key))}: {_shown(value)} is outside this setting's range "
+        st.toast(f"{escape_markdown(_clip(str(a.get('label', key))))}: {_shown(value)} is outside this setting's range "
                  f"{_shown(lo)} … {_shown(hi)}, so it moved to {_shown(st.session_state[key])}.",
                  icon=":material/straighten:")
 
@@ -1059,17 +1094,10 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 @admitted
 def cached_exact(text: str, mu: float, sigma: float) -> dict:
-    """Exact gradient and what the pathwise estimator averages to.
-
-    For continuous f the pathwise estimator averages to the gradient itself, so its own
-    integral is taken only when f jumps.
-    """
-    gradient = core.exact_gradient(text, mu, sigma)
-    continuous = core.parse_objective(text).continuous
-    return {
-        "gradient": gradient,
-        "pathwise_mean": gradient if continuous else core.pathwise_expectation(text, mu, sigma),
-    }
+    """Exact gradient, what the pathwise estimator averages to, and whether that misses it
+    (f jumps, where the parser sees it or hidden in a bounded function of a pole: core.gradient_report)."""
+    report = core.gradient_report(text, mu, sigma)
+    return {key: report[key] for key in ("gradient", "pathwise_mean", "pathwise_misses")}
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -1086,7 +1114,26 @@ def cached_variance_by_L(text: str, mu: float, sigma: float, Ls: tuple[int, ...]
     return core.variance_by_L(text, mu, sigma, list(Ls), reps=reps, seed=seed, estimators=list(estimators))
 
 
-_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+# Escaping ':' '/' '@' also breaks what Streamlit's Markdown would turn into links, icons or colours:
+# http://…, www.… and a@b.c autolinks, :material/…: icons, :red[…] colours; '&' keeps an entity
+# such as &#x41; as typed.
+_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|$~:/@&"
+
+
+def literal(text, limit: int = 40) -> str:
+    """A user's value inside a sentence, exactly as typed and as literal text: an inline code span.
+
+    escape_markdown is not enough for a value from a link: GFM finds autolinks (http://…, www.…,
+    a@b.c) in the text after escapes are resolved, so an escaped value can still become a link.
+    Markdown never looks inside a code span for links, icons, colours or entities."""
+    text = str(text).replace("\r", " ").replace("\n", " ")
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    # Streamlit rewrites ':material/' everywhere in Markdown's source, code spans included (to draw
+    # an icon): an invisible word joiner keeps a typed ':material/…:' as typed.
+    text = text.replace(":material/", ":\u2060material/")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"  # the spaces are dropped, and let the value start or end with `
 
 
 def escape_markdown(text: str) -> str:

@@ -42,6 +42,12 @@ def poll_store():
     return store_from_env()
 
 
+def _literal(text, limit: int) -> str:
+    """A value from the link, as typed: a code span (see ui.literal)."""
+    import ui
+    return ui.literal(text, limit)
+
+
 def _plain(text) -> str:
     """Text shown as it is: never markup, never a link."""
     import ui  # the page helpers (imported by every page before this module is used)
@@ -313,7 +319,7 @@ def student_page() -> None:
     code = normalise_code(raw)
     st.markdown("### Class poll")
     if code is None:
-        _join_form(None if not raw else f"“{_plain(raw[:20])}” is not a room code: a code has 5 of the "
+        _join_form(None if not raw else f"{_literal(raw, 20)} is not a room code: a code has 5 of the "
                                          f"characters {ROOM_ALPHABET} (no 0, O, 1, I, B, 8, …), as on the projector.")
         return
     try:

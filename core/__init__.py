@@ -26,6 +26,7 @@ from .quadrature import (
     exact_value,
     exact_variances,
     gaussian_expectation,
+    gradient_report,
     pathwise_expectation,
 )
 
@@ -34,5 +35,5 @@ __all__ = [
     "exact_along", "sweep", "variance_by_L",
     "FUNCTIONS", "Objective", "parse_objective",
     "breakpoints", "exact_gradient", "exact_value", "exact_variances", "gaussian_expectation",
-    "pathwise_expectation",
+    "gradient_report", "pathwise_expectation",
 ]

@@ -52,7 +52,7 @@ from .estimators import DEFAULT_ESTIMATORS, ESTIMATORS
 from .landscape import LANDSCAPE_FUNCTIONS
 from .objective import parse_objective
 from .presets import CUSTOM, PRESETS, formula_for
-from .quadrature import exact_gradient, pathwise_expectation
+from .quadrature import gradient_report
 from .scrub import AXIS_SYMBOL, plan_sweep
 from .vae import VAE_ESTIMATORS
 
@@ -318,10 +318,11 @@ def _expected_truth(where: str, page: str, params: dict, truth: str) -> float | 
     of = params.get("of", LAB_DEFAULTS["of"])
     if name == "finite_difference":
         return None  # its mean is the gradient up to O(h²): not computed here
-    if name == "pathwise" and not parse_objective(text).continuous:
-        gradient = pathwise_expectation(text, mu, sigma)
+    report = gradient_report(text, mu, sigma)
+    if name == "pathwise" and report["pathwise_misses"]:
+        gradient = report["pathwise_mean"]
     else:
-        gradient = exact_gradient(text, mu, sigma)
+        gradient = report["gradient"]
         if name == "score_batchmean":
             gradient = tuple((1 - 1 / L) * g for g in gradient)
     value = gradient[0] if of == "mu" else gradient[1] * (sigma if of == "log_sigma" else 1.0)

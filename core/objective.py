@@ -349,10 +349,13 @@ def _probe(oscillators: list[tuple[str, Fn]], switches: list[Fn]) -> None:
 
 
 def _check_depth(node: ast.AST, depth: int) -> None:
+    """Levels count nested expressions only: ``-(-(x))`` and ``sin(sin(x))`` are 2 deep, ``x`` is 0.
+    (An operator's sign or a name's load context is part of its expression, not a level.)"""
     if depth > MAX_DEPTH:
         raise ValueError(f"The formula is nested too deeply (more than {MAX_DEPTH} levels).")
     for child in ast.iter_child_nodes(node):
-        _check_depth(child, depth + 1)
+        if isinstance(child, ast.expr):
+            _check_depth(child, depth + (0 if isinstance(node, ast.Call) and child is node.func else 1))
 
 
 def _constant(value: float) -> _Node:
@@ -556,7 +559,9 @@ def _compile_call(node: ast.Call, switches: list[Fn], oscillators: list[tuple[st
             switches.append(fns[0])
         return _Node(fn, "jumps" if depends else inner_kind, depends, is_indicator=True)
     if name == "sign":
-        fn = lambda x, f=fns[0]: torch.sign(f(x))  # noqa: E731
+        def fn(x, f=fns[0]):
+            v = f(x)
+            return torch.where(torch.isnan(v), v, torch.sign(v))  # torch.sign(nan) is 0: undefined stays undefined
         if depends:
             switches.append(fns[0])
         return _Node(fn, "jumps" if depends else inner_kind, depends)
@@ -783,6 +788,9 @@ class _PlainTorch:
             if bound is not None:
                 out = _call("torch.clamp", out, **{"max" if name == "min" else "min": bound})
             return out, False
+        if name == "sign":  # torch.sign(nan) is 0; the formula's sign of an undefined value is undefined
+            v = self.local(self.number(args[0]))
+            return _call("torch.where", _call("torch.isnan", v), v, _call("torch.sign", v)), False
         return _call(_TORCH_NAMES[name], *(self.number(a) for a in args)), False
 
 

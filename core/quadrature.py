@@ -38,6 +38,7 @@ __all__ = [
     "checked_expectation",
     "exact_gradient",
     "exact_value",
+    "gradient_report",
     "exact_variances",
     "breakpoints",
     "pathwise_expectation",
@@ -45,7 +46,10 @@ __all__ = [
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
-_WINDOWS = (12.0, 20.0, 30.0, 38.0)
+# Not round numbers: with a window of ±12 every panel edge would sit on a multiple of 2⁻ᵏ, where
+# μ + σε = 0 falls at round settings (ε = −1 at μ = σ = 0.5). A transition steeper than a panel
+# (sigmoid(10⁶x)) sitting on an edge is never seen by any node, and refinement would "converge".
+_WINDOWS = (12.0 + 1 / 7, 20.0 + 1 / 7, 30.0 + 1 / 7, 38.0)
 _REL_TOL = 1e-12
 # The finest panel (in units of ε): with 16 nodes a panel, a window of ±38 holds at most about
 # 160,000 nodes, which bounds the memory of one integrand evaluation (bench/bench_formulas.py).
@@ -215,17 +219,18 @@ def _breakpoints_twice(objective: Objective, mu: float, sigma: float) -> tuple[n
 
 def checked_expectation(integrand, objective: Objective, mu: float, sigma: float,
                          extra_cuts: Callable[[np.ndarray], np.ndarray] = lambda c: c,
-                         rule: Callable = gaussian_expectation) -> tuple[np.ndarray, np.ndarray]:
+                         rule: Callable = gaussian_expectation, *, with_scale: bool = False):
     """E[h(ε)] with an honest error: the integral on the breakpoints found by two grids
     of different resolution, and the panel refinement's own change. Entries whose
     error exceeds ``TRUST_REL`` of E|h| are NaN ("no trustworthy exact value").
 
-    Returns (value, error) arrays.
+    Returns (value, error) arrays, and E|h| as a third with ``with_scale=True``.
     """
     fine, coarse = _breakpoints_twice(objective, float(mu), float(sigma))
     if max(fine.size, coarse.size) > MAX_BREAKPOINTS:
         m = np.atleast_2d(integrand(np.zeros(1))).shape[0]
-        return np.full(m, np.nan), np.full(m, np.inf)
+        out = (np.full(m, np.nan), np.full(m, np.inf))
+        return (*out, np.full(m, np.inf)) if with_scale else out
     union = np.union1d(fine, coarse)
     value, error, scale = rule(integrand, extra_cuts(union), with_error=True)
     same = fine.size == coarse.size and (fine.size == 0 or np.allclose(fine, coarse, rtol=0, atol=1e-9))
@@ -237,7 +242,8 @@ def checked_expectation(integrand, objective: Objective, mu: float, sigma: float
             error = np.maximum(error, np.abs(value - other))
     with np.errstate(all="ignore"):
         trusted = np.isfinite(value) & (error <= TRUST_REL * np.maximum(scale, np.abs(value)) + 1e-13)
-    return np.where(trusted, value, np.nan), np.where(trusted, error, np.inf)
+    out = (np.where(trusted, value, np.nan), np.where(trusted, error, np.inf))
+    return (*out, scale) if with_scale else out
 
 
 def _prepare(objective, mu: float, sigma: float) -> Objective:
@@ -254,33 +260,109 @@ def exact_value(objective, mu: float, sigma: float) -> float:
     return float(value[0])
 
 
-def exact_gradient(objective, mu: float, sigma: float, *, with_error: bool = False):
-    """The true (∂/∂μ, ∂/∂σ) of E_{N(μ,σ²)}[f(x)].
+def _defined(f: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` where f is finite, NaN elsewhere: an f that is undefined (NaN) or infinite on a
+    share of the mass has no expectation, however finite its derivative is there (log x for x < 0)."""
+    return np.where(np.isfinite(f), values, np.nan)
 
-    Continuous f: (E[f'(x)], E[f'(x) ε]); f with jumps: (E[f ε]/σ, E[f (ε²−1)]/σ).
-    If the pathwise form is not finite (f' blows up somewhere) the score form is used.
-    A component is NaN when no trustworthy value exists: the expectation does not
-    exist, or the quadrature's two estimates (panel refinement, and breakpoints found
-    at two resolutions) disagree by more than ``TRUST_REL`` of E|h|. With
-    ``with_error=True`` it returns ``((∂μ, ∂σ), (error_μ, error_σ))``.
+
+def _pathwise_integrand(objective: Objective, mu: float, sigma: float):
+    def pathwise(e):
+        x = mu + sigma * e
+        g = _defined(objective.numpy(x), objective.derivative(x))
+        return np.stack([g, g * e])
+    return pathwise
+
+
+def _score_integrand(objective: Objective, mu: float, sigma: float):
+    def score(e):
+        f = objective.numpy(mu + sigma * e)
+        f = np.where(np.isfinite(f), f, np.nan)
+        return np.stack([f * e, f * (e * e - 1.0)])
+    return score
+
+
+# Two forms of one gradient agree when they differ by less than their errors plus this fraction of
+# the larger of E|h| (each form's own scale).
+AGREE_REL = 1e-6
+
+
+def _jump_terms(objective: Objective, mu: float, sigma: float) -> np.ndarray:
+    """Σ over f's breakpoints of (f(x⁺) − f(x⁻)) φ(ε)/σ times (1, ε): what a jump adds to (∂μ, ∂σ)
+    beyond E[f'], E[f' ε]. NaN if a one-sided value is not finite."""
+    fine, _ = _breakpoints_twice(objective, float(mu), float(sigma))
+    if fine.size == 0:
+        return np.zeros(2)
+    x = mu + sigma * fine
+    delta = 1e-9 * np.maximum(1.0, np.abs(x))
+    with np.errstate(all="ignore"):
+        jump = objective.numpy(x + delta) - objective.numpy(x - delta)
+        weight = jump * _phi(fine) / sigma
+        out = np.array([np.sum(weight), np.sum(weight * fine)])
+    return out if np.all(np.isfinite(jump)) else np.full(2, np.nan)
+
+
+def gradient_report(objective, mu: float, sigma: float) -> dict:
+    """The true (∂/∂μ, ∂/∂σ) of E_{N(μ,σ²)}[f(x)], with what vouches for it.
+
+    The score form E[f ε]/σ, E[f (ε²−1)]/σ holds for any f. For f that the parser calls continuous
+    the pathwise form E[f'], E[f' ε] holds too, and both are computed: each must converge under
+    refinement (``checked_expectation``), and they must agree.
+
+    - Both trusted and agreeing: the pathwise value (no cancellation when |μ| ≫ σ).
+    - Both trusted, disagreeing by exactly the jumps of f at its breakpoints (E[f'] + Σ jump·φ/σ):
+      f jumps where the parser could not see it, inside a bounded function of a pole such as
+      tanh(3/x) at 0. The score form's value, and ``pathwise_misses`` is True.
+    - Both trusted, disagreeing otherwise (a transition steeper than the panels resolve, such as
+      sigmoid(10⁶x)): no value.
+    - Only the score form trusted (f' not integrable, e.g. at a cusp): the score form's value.
+    - Only the pathwise form trusted: no value. The score form fails to converge when f changes
+      faster than the finest panels resolve, where the pathwise form can miss the change entirely
+      and converge to a wrong number.
+    - f not finite on a share of the mass: no value.
+
+    Returns ``{"gradient": (∂μ, ∂σ), "error": (e_μ, e_σ), "pathwise_mean": (…), "pathwise_misses": bool}``;
+    ``pathwise_mean`` is what the pathwise estimator averages to (E[f'], E[f' ε]).
     """
     objective = _prepare(objective, mu, sigma)
-    value = error = None
+    sc_value, sc_error, sc_scale = checked_expectation(_score_integrand(objective, mu, sigma), objective, mu, sigma,
+                                                       with_scale=True)
+    sc_value, sc_error, sc_scale = sc_value / sigma, sc_error / sigma, sc_scale / sigma
+    pw_value, pw_error, pw_scale = checked_expectation(_pathwise_integrand(objective, mu, sigma), objective, mu, sigma,
+                                                       with_scale=True)
+    value, error = sc_value.copy(), sc_error.copy()
+    misses = False
     if objective.continuous:
-        def pathwise(e):
-            g = objective.derivative(mu + sigma * e)
-            return np.stack([g, g * e])
+        with np.errstate(all="ignore"):
+            tolerance = pw_error + sc_error + AGREE_REL * np.maximum(pw_scale, sc_scale) + 1e-13
+            both = np.isfinite(pw_value) & np.isfinite(sc_value)
+            agree = both & (np.abs(pw_value - sc_value) <= tolerance)
+            # A disagreement is explained only by jumps at f's breakpoints (poles inside bounded
+            # functions): E[f'] plus each jump times the density there must give the score form.
+            jumps = _jump_terms(objective, mu, sigma) if np.any(both & ~agree) else np.full(2, np.nan)
+            explained = both & ~agree & (np.abs(pw_value + jumps - sc_value) <= tolerance + np.abs(jumps) * 1e-8)
+        misses = bool(np.any(explained))
+        value = np.where(agree, pw_value, np.where(explained | ~np.isfinite(pw_value), sc_value, np.nan))
+        error = np.where(agree, np.maximum(pw_error, np.abs(pw_value - sc_value)),
+                         np.where(np.isfinite(value), sc_error, np.inf))
+        if misses:  # a component without a jump's weight still agrees; the estimator misses the rest
+            misses = bool(np.any(np.abs(jumps) > tolerance))
+    else:
+        misses = True  # the parser saw a jump: the pathwise estimator is wrong wherever the jump has mass
+    return {"gradient": (float(value[0]), float(value[1])), "error": (float(error[0]), float(error[1])),
+            "pathwise_mean": (float(pw_value[0]), float(pw_value[1])), "pathwise_misses": misses}
 
-        value, error = checked_expectation(pathwise, objective, mu, sigma)
-    if value is None or not np.all(np.isfinite(value)):
-        def score(e):
-            f = objective.numpy(mu + sigma * e)
-            return np.stack([f * e, f * (e * e - 1.0)])
 
-        value, error = checked_expectation(score, objective, mu, sigma)
-        value, error = value / sigma, error / sigma
-    gradient = (float(value[0]), float(value[1]))
-    return (gradient, (float(error[0]), float(error[1]))) if with_error else gradient
+def exact_gradient(objective, mu: float, sigma: float, *, with_error: bool = False):
+    """The true (∂/∂μ, ∂/∂σ) of E_{N(μ,σ²)}[f(x)] (see :func:`gradient_report`).
+
+    A component is NaN when no trustworthy value exists: the expectation does not exist, f is not
+    finite on a share of the mass, the quadrature's estimates (panel refinement, breakpoints found
+    at two resolutions) disagree by more than ``TRUST_REL`` of E|h|, or only the pathwise form
+    converged. With ``with_error=True`` it returns ``((∂μ, ∂σ), (error_μ, error_σ))``.
+    """
+    report = gradient_report(objective, mu, sigma)
+    return (report["gradient"], report["error"]) if with_error else report["gradient"]
 
 
 def pathwise_expectation(objective, mu: float, sigma: float) -> tuple[float, float]:
@@ -290,12 +372,7 @@ def pathwise_expectation(objective, mu: float, sigma: float) -> tuple[float, flo
     jumps (for a step function it is exactly 0).
     """
     objective = _prepare(objective, mu, sigma)
-
-    def pathwise(e):
-        g = objective.derivative(mu + sigma * e)
-        return np.stack([g, g * e])
-
-    (d_mu, d_sigma), _ = checked_expectation(pathwise, objective, mu, sigma)
+    (d_mu, d_sigma), _ = checked_expectation(_pathwise_integrand(objective, mu, sigma), objective, mu, sigma)
     return float(d_mu), float(d_sigma)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 
 import streamlit as st
 
+import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
-import ui
 from core.figures import variance_vs_L
 from core.scrub import AXIS_SYMBOL, PARAM_SYMBOL, plan_sweep, readout_number
 from core.snippets import estimators_snippet
@@ -183,12 +183,13 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
     if not (math.isfinite(g_mu) and math.isfinite(g_sigma)):
         st.warning(
             "**No trustworthy exact value for this f here.** Either E[f(x)] or its gradient does not exist, "
-            "or f is not finite for some x (1/x near 0, sqrt or log of negative numbers, exp(x²)), or the "
-            "quadrature's two estimates (finer panels, breakpoints found at two resolutions) disagree. "
+            "or f is not finite for some x (1/x near 0, sqrt or log of negative numbers, exp(x²)), or f "
+            "changes faster than the quadrature resolves (sigmoid(10⁶x)), or the quadrature's estimates "
+            "(finer panels, breakpoints found at two resolutions, the pathwise and score forms) disagree. "
             "No dashed line is drawn rather than a wrong one; the estimates have no true value to aim at.",
             icon=":material/warning:",
         )
-    if not objective.continuous:
+    if exact["pathwise_misses"]:
         pm_mu, pm_sigma = exact["pathwise_mean"]
         size = max(abs(g_mu), abs(g_sigma), abs(pm_mu), abs(pm_sigma))
         st.warning(
@@ -243,10 +244,10 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
             tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])  # both cheap: not lazy
             first = ["estimator", "mean", "bias ± SE", "std", "var ÷ pathwise"]
             with tab_mu:
-                ui.table(_table(results, "mu", g_mu, 1.0, reference, objective.continuous), key="table_mu",
+                ui.table(_table(results, "mu", g_mu, 1.0, reference, not exact["pathwise_misses"]), key="table_mu",
                          first=first)
             with tab_sigma:
-                ui.table(_table(results, "sigma", g_sigma * scale, scale, reference, objective.continuous),
+                ui.table(_table(results, "sigma", g_sigma * scale, scale, reference, not exact["pathwise_misses"]),
                          key="table_sigma", first=first)
             csv = stage["csv"]  # only the text: the button's callable lives as long as the session
             ui.download_csv("stage", lambda: csv)

@@ -158,3 +158,23 @@ def test_fuzzed_text_parses_or_raises_value_error(text):
     with np.errstate(all="ignore"):
         out = f.numpy(X)
     assert out.shape == X.shape
+
+
+@pytest.mark.parametrize("opener", ["-(", "sin(", "x*(", "exp(-("])
+def test_forty_levels_of_brackets_are_allowed_and_forty_one_are_not(opener):
+    """LIMITS promises 40 levels: an operator's sign or a name is part of its level, not one more."""
+    def nested(n: int) -> str:
+        return opener * n + "x" + ")" * (n * opener.count("("))
+    levels = 40 // opener.count("(")
+    parse_objective(nested(levels))
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_objective(nested(levels + 1))
+
+
+@pytest.mark.parametrize("text", ["sign(sqrt(x))", "sign(log(x))", "sign(x) * sign(sqrt(x - 1))"])
+def test_the_sign_of_an_undefined_value_is_undefined(text):
+    """torch.sign(nan) is 0, which would make sign(sqrt(x)) a silent 0 for x < 0."""
+    f = parse_objective(text)
+    x = torch.tensor([-2.0, -0.5], dtype=torch.float64)
+    assert torch.isnan(f(x)).all()
+    assert not torch.isnan(f(torch.tensor([4.0], dtype=torch.float64))).any()
