@@ -11,7 +11,7 @@ import core
 from core.figures import variance_vs_L
 from core.scrub import AXIS_SYMBOL, PARAM_SYMBOL, plan_sweep, readout_number
 from core.snippets import estimators_snippet
-from core.stats import summarize, variance_ratio
+from core.stats import sd_uncertainty, summarize, variance_ratio
 
 ui.page_setup("Estimator Lab")
 PRESENT = ui.presenter_mode()
@@ -52,7 +52,7 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
             "mean": ui.fmt(s.mean, scale=size),
             "exact": ui.fmt(exact, scale=size),
             "bias ± SE": f"{ui.fmt(s.bias, 3, scale=size)} ± {ui.fmt(s.se, 2, scale=size)}",
-            "bias / SE": ui.fmt(s.z, 3),
+            "bias / SE": "no spread" if s.std == 0 else ui.fmt(s.z, 3),  # not ±∞: every estimate the same
             "std": ui.fmt(s.std),
             "variance": ui.fmt(s.variance),
             "SNR": ui.fmt(s.snr, 3),
@@ -95,20 +95,30 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     size = float(sizes.max()) if sizes.size else 0.0
     exact = ui.zeroed(float(stage["exact"][start]), size)
     parts = [f"At {at} (where the figure's slider starts) the exact {PARAM_SYMBOL[param]} is {readout_number(exact)}"]
+    # Unbiased by the numbers on screen, not only in theory: a row whose mean sits more than 4
+    # standard errors from the exact value is not called unbiased here (pathwise where f jumps,
+    # even a jump the parser cannot see).
+    def centred(n: str) -> bool:
+        z = float(readouts[n]["z"][start])
+        return math.isfinite(z) and abs(z) <= 4.0
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
-                if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start])}
+                if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start]) and centred(n)}
     if len(unbiased) >= 2:
         best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
-        # An sd from R replicates is uncertain by about 1/√(2(R − 1)) of itself (more for heavy tails).
-        rel = 1 / math.sqrt(2 * max(plan.reps - 1, 1))
-        if unbiased[best] > 0 and unbiased[worst] / unbiased[best] > 1 + 3 * math.sqrt(2) * rel:
+        # Each sd's own uncertainty, from its sample's kurtosis (core.stats.summarize_rows): about
+        # 1/√(2(R − 1)) with light tails, far more with heavy ones.
+        rel = {n: sd_uncertainty(float(readouts[n]["sd_rel_se"][start]), float(readouts[n]["kurtosis"][start]))
+               for n in (best, worst)}
+        spread = math.sqrt(rel[best] ** 2 + rel[worst] ** 2)
+        shown = 100 * max(rel.values())
+        if unbiased[best] > 0 and math.isfinite(spread) and unbiased[worst] / unbiased[best] > 1 + 3 * spread:
             parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
                          f"(sd {readout_number(unbiased[best])}), "
                          f"{ui.ratio(unbiased[worst] / unbiased[best])}× narrower than {core.ESTIMATORS[worst].short} "
-                         f"(each sd ±{100 * rel:.2g}% from {plan.reps:,} replicates)")
-        elif unbiased[best] > 0:
+                         f"(each sd within ±{shown:.2g}% from {plan.reps:,} replicates)")
+        elif unbiased[best] > 0 and math.isfinite(spread):
             parts.append(f"the unbiased estimators are about as wide as each other (sd {readout_number(unbiased[best])} "
-                         f"to {readout_number(unbiased[worst])}, each ±{100 * rel:.2g}% from {plan.reps:,} replicates)")
+                         f"to {readout_number(unbiased[worst])}, each within ±{shown:.2g}% from {plan.reps:,} replicates)")
     for n in names:
         z = float(readouts[n]["z"][start])
         if not core.ESTIMATORS[n].unbiased and math.isfinite(z):

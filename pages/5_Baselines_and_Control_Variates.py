@@ -159,7 +159,8 @@ def page() -> None:
             rows.append({
                 "baseline": STREAM_LABELS[name],
                 "unbiased?": "yes" if STREAM_UNBIASED[name] else f"no (mean × {factor:.3g})",
-                "mean ∂μ": ui.fmt(s.mean, scale=size), "exact ∂μ": ui.fmt(m.g[0], scale=size), "bias / SE": ui.fmt(s.z, 3),
+                "mean ∂μ": ui.fmt(s.mean, scale=size), "exact ∂μ": ui.fmt(m.g[0], scale=size),
+                "bias / SE": "no spread" if s.std == 0 else ui.fmt(s.z, 3),
                 "variance": ui.fmt(variance), "variance ÷ no baseline": ui.fmt(variance / none_var if none_var > 0 else math.nan, 3),
             })
         ui.table(rows, key="streams_table")
