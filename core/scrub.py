@@ -128,11 +128,23 @@ def sweep_readouts(sw: Sweep, param: str) -> dict[str, dict[str, np.ndarray]]:
     return {n: summarize_rows(sweep_values(sw, n, param), exact) for n in sw.names}
 
 
-def _row_text(name: str, s: dict[str, np.ndarray], i: int, outside: int, L: int) -> str:
+def _tidy(v: float, scale: float) -> float:
+    """0 for rounding residue: a value below 10⁻¹² of the frame's size (exact −2.7e−17 at μ = 0)."""
+    return 0.0 if math.isfinite(v) and abs(v) <= 1e-12 * scale else float(v)
+
+
+def _row_text(name: str, s: dict[str, np.ndarray], i: int, outside: int, L: int, scale: float = 0.0) -> str:
     info = ESTIMATORS[name]
     if L < info.min_L:
         return f"{info.short}: needs L ≥ {info.min_L}"
-    text = f"{info.short}   mean {readout_number(s['mean'][i])} · sd {readout_number(s['std'][i])} · bias/SE {readout_number(s['z'][i], 2)}"
+    mean, sd = _tidy(float(s['mean'][i]), scale), _tidy(float(s['std'][i]), scale)
+    if sd == 0.0 and int(s['n_finite'][i]) > 1:
+        # Every estimate the same: no standard error to divide by. Say what the numbers are instead of ±∞.
+        bias = _tidy(float(s['bias'][i]), scale)
+        tail = "no spread · exact" if bias == 0.0 else f"no spread · bias {readout_number(bias)}"
+        text = f"{info.short}   mean {readout_number(mean)} · sd 0 · {tail}"
+    else:
+        text = f"{info.short}   mean {readout_number(mean)} · sd {readout_number(sd)} · bias/SE {readout_number(s['z'][i], 2)}"
     if outside:
         text += f" · {100 * outside / max(int(s['n_finite'][i]), 1):.2g}% off-scale"
     return text
@@ -148,6 +160,9 @@ class Stage:
         self.bottom = 58 if presenter else 46  # the x-axis and its title
 
 
+SLIDER_OUTLINE = "rgb(128, 132, 149)"
+
+
 def _slider(labels: list[str], start: int, stage: Stage, y: float = 1.0) -> dict:
     return dict(
         active=int(start), x=0.0, len=1.0, y=y, yanchor="bottom", xanchor="left", pad=dict(t=0, b=8, l=0, r=0),
@@ -155,6 +170,9 @@ def _slider(labels: list[str], start: int, stage: Stage, y: float = 1.0) -> dict
         # cannot take the theme's text colour: both are hidden, and a text trace in the
         # figure (which follows the frames) says where the slider is.
         currentvalue=dict(visible=False), font=dict(size=1, color="rgba(0,0,0,0)"), ticklen=4, minorticklen=2,
+        # The handle's outline: Plotly's default (#bec8d9) is 1.7:1 on white; this grey is 3.7:1 on
+        # white and 5.1:1 on the dark theme's background (a control needs 3:1).
+        bordercolor=SLIDER_OUTLINE, borderwidth=1.5, tickcolor=SLIDER_OUTLINE,
         steps=[dict(method="animate", label=label, value=str(i), args=[[str(i)], ANIMATE])
                for i, label in enumerate(labels)],
     )
@@ -190,6 +208,11 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     lo, hi = nice_range([v.ravel() for v in values.values()], [float(e) for e in exact])
     readouts = readouts or sweep_readouts(sw, param)
 
+    # Each frame's size: the largest exact value, mean or sd in it (what rounding residue is small against).
+    with np.errstate(all="ignore"):
+        sizes = np.stack([np.abs(exact)] + [np.abs(readouts[nm][key]) for nm in names for key in ("mean", "std")])
+        frame_size = np.nanmax(np.where(np.isfinite(sizes), sizes, np.nan), axis=0)
+    frame_size = np.where(np.isfinite(frame_size), frame_size, 0.0)
     outlines, text, means_x = [], [], []
     for r, name in enumerate(names):
         base = n - 1 - r
@@ -199,7 +222,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
         # Outline as one filled polygon per row: (left edge, base), each bin's two top corners, (right edge, base).
         outlines.append(np.concatenate([np.full((G, 1), base), np.repeat(base + height, 2, axis=1),
                                         np.full((G, 1), base)], axis=1).round(4))
-        text.append([_row_text(name, readouts[name], i, int(outside[i]), int(sw.Ls[i])) for i in range(G)])
+        text.append([_row_text(name, readouts[name], i, int(outside[i]), int(sw.Ls[i]), float(frame_size[i]))
+                     for i in range(G)])
         m = readouts[name]["mean"]
         means_x.append(np.where(np.isfinite(m) & (m >= lo) & (m <= hi), m, np.nan))
     width = (hi - lo) / bins
@@ -232,8 +256,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
                        text=[t[start] for t in text], textposition="middle right", name="readouts",
                        textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
     symbol = AXIS_SYMBOL[sw.axis]
-    headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = {readout_number(float(exact[i]), 4)}"
-               for i in range(G)]
+    headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = "
+               f"{readout_number(_tidy(float(exact[i]), float(frame_size[i])), 4)}" for i in range(G)]
     # Where the slider is, and the exact value there: a trace, so that it moves with the frames.
     traces.append(dict(type="scatter", x=[lo], y=[n + _HEADER], mode="text", text=[headers[start]],
                        textposition="top right", name="setting", textfont=dict(size=stage.font + 2), hoverinfo="skip",

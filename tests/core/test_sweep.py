@@ -2,6 +2,7 @@
 grid is a batch axis, and the scrubbing figure shows exactly the sweep's numbers."""
 import json
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -148,7 +149,9 @@ def test_every_frame_shows_that_frames_numbers(param):
         data = frame.data
         exact = sw.exact[i, 0] if param == "mu" else sw.exact[i, 1] * scale[i]
         assert data[n + 1].x[0] == pytest.approx(exact)
-        assert readout_number(exact, 4) in data[-1].text[0] and "μ = " in data[-1].text[0]
+        header = data[-1].text[0]
+        # The exact value, or 0 where it is rounding residue (−2.4e−17 for ∂μ of cos at μ = 0).
+        assert (readout_number(exact, 4) in header or (abs(exact) < 1e-12 and header.endswith("= 0"))) and "μ = " in header
         for r, name in enumerate(sw.names):
             values = sw.d_mu[name][i] if param == "mu" else sw.d_sigma[name][i] * scale[i]
             s = summarize(values, exact)
@@ -217,3 +220,32 @@ def test_reparam_figure_moves_the_same_eps():
 def test_anchored_grid_contains_the_value_and_stays_in_range():
     g = anchored_grid(0.55, -3.0, 3.0, 0.1)
     assert 0.55 in g and g.min() >= -3.0 and g.max() <= 3.0 and math.isclose(g[1] - g[0], 0.1)
+
+
+# ---- The stage's text at the ends of the μ axis: no ±∞ and no rounding residue ------------------
+def _stage_frames(formula: str, sigma: float) -> list[list[str]]:
+    from core.scrub import sweep_figure_spec
+    grid = np.round(np.arange(-3.0, 3.0001, 0.1), 10)
+    sw = core.sweep(formula, 0.0, sigma, axis="mu", grid=grid, L=3, reps=300)
+    spec = sweep_figure_spec(sw, "mu", 30)
+    return [[t for d in frame["data"] if "text" in d for t in d["text"]] for frame in spec["frames"]]
+
+
+_NUMBER = re.compile(r"[−-]?\d+(?:\.\d+)?(?:[eE][−+-]?\d+)?")
+
+
+@pytest.mark.parametrize("key", ["abs", "step", "x2", "cos", "sigmoid"])
+@pytest.mark.parametrize("sigma", [0.05, 0.5])
+def test_stage_text_has_no_infinity_and_no_rounding_residue(key, sigma):
+    """Issue 25: 'exact ∂/∂μ = −2.728e−17' at μ = 0, and 'bias/SE ∞' for a row whose sd is 0
+    (pathwise for |x| at μ = ±3, every row for the step at μ = −3). Residue: a number below 10⁻¹²
+    of the largest number in its frame (a frame whose numbers are all tiny, such as the step's
+    gradient of 4e−31 far from the jump, is what is true, not residue)."""
+    from core.presets import formula_for
+    for texts in _stage_frames(formula_for(key), sigma):
+        assert not [t for t in texts if "∞" in t], texts
+        numbers = [abs(float(n.replace("−", "-"))) for t in texts for n in _NUMBER.findall(t.rsplit("=", 1)[-1])]
+        numbers = [v for v in numbers if v > 0]
+        if numbers:
+            residue = [v for v in numbers if v < 1e-12 * max(numbers)]
+            assert not residue, (residue, texts)
