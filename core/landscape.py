@@ -141,6 +141,9 @@ def sweep(function: str, variable: str, values, mu: float = 1.0, sigma: float = 
     return Sweep(function, variable, values, var)
 
 
+TOUCH = 1e-9  # |log Var(a) − log Var(b)| below this is equality up to rounding
+
+
 def crossings(sw: Sweep, a: str, b: str, param: int, mu: float = 1.0, sigma: float = 1.0, k: float = 1.0,
               cost_aware: bool = False) -> list[float]:
     """Where Var(a) = Var(b) along the sweep ``sw`` (``param`` 0 for ∂μ, 1 for ∂σ).
@@ -161,12 +164,19 @@ def crossings(sw: Sweep, a: str, b: str, param: int, mu: float = 1.0, sigma: flo
         return log_gap(var[a][param], var[b][param])
 
     gaps = np.array([log_gap(x, y) for x, y in zip(sw.var[a][:, param], sw.var[b][:, param])])
+    # A gap within rounding of 0 is a touch, not a side: 4d² + 8σ² and 16d² + 8σ² meet at d = 0
+    # without crossing, and rounding there used to make two "crossings" at one point.
+    gaps = np.where(np.abs(gaps) <= TOUCH, 0.0, gaps)
+    sided = [i for i in range(gaps.size) if np.isfinite(gaps[i]) and gaps[i] != 0]
     roots = []
-    for i in range(sw.values.size - 1):
-        g0, g1 = gaps[i], gaps[i + 1]
-        if not (np.isfinite(g0) and np.isfinite(g1)) or g0 == 0 or np.sign(g0) == np.sign(g1):
+    for i, j in zip(sided, sided[1:]):
+        g0, g1 = gaps[i], gaps[j]
+        if np.sign(g0) == np.sign(g1) or not all(np.isfinite(gaps[i:j + 1])):
             continue
-        lo, hi = sw.values[i], sw.values[i + 1]
+        if j > i + 1:  # equal on the grid points between: they cross in the middle of that stretch
+            roots.append(float(0.5 * (sw.values[i + 1] + sw.values[j - 1])))
+            continue
+        lo, hi = sw.values[i], sw.values[j]
         for _ in range(48):
             mid = 0.5 * (lo + hi)
             if np.sign(gap(mid)) == np.sign(g0):

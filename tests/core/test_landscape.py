@@ -76,3 +76,16 @@ def test_monte_carlo_agrees_with_the_landscape():
 def test_non_smooth_objective_is_refused():
     with pytest.raises(ValueError):
         single_sample_variances("x > 0", 0.0, 1.0)
+
+
+@pytest.mark.parametrize("k", [-3.0, -1.5, 0.0, 1.0, 3.0])
+@pytest.mark.parametrize("sigma", [0.05, 1.0, 3.0])
+def test_a_touch_is_not_a_crossing(k, sigma):
+    """Issue 25: for f = (x − k)², ∂σ, the variances 4d² + 8σ² (pathwise) and 16d² + 8σ² (measure-valued,
+    uncoupled), d = μ − k, only touch at d = 0, and 'curves cross at 3' was printed for k = 3."""
+    from core.landscape import crossings, sweep
+    values = np.linspace(-3.0, 3.0, 61)  # the page's μ grid: d = 0 sits on it
+    sw = sweep("xk2", "mu", values, mu=1.0, sigma=sigma, k=k)
+    d = values - k
+    assert np.all(16 * d ** 2 + 8 * sigma ** 2 >= 4 * d ** 2 + 8 * sigma ** 2)  # the closed forms never cross
+    assert crossings(sw, "pathwise", "mvd_uncoupled", 1, mu=1.0, sigma=sigma, k=k) == []
