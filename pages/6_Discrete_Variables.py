@@ -182,7 +182,9 @@ def page() -> None:
     st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
                 + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
     _hold("j", K - 1)
-    j = st.radio("Show the gradient with respect to", list(range(K)), horizontal=True,
+    # index = the page's own default (the last θ): the link leaves out only that choice, so a link
+    # without j opens on it and θ0 is written as j=0 (it used to be dropped, and the link flipped to θ1).
+    j = st.radio("Show the gradient with respect to", list(range(K)), index=K - 1, horizontal=True,
                  format_func=lambda i: f"θ{i}", key="j", bind="query-params")
     reps = ui.live_reps(L, reps, ui.DISCRETE_LIVE_SAMPLES)
     res = estimates(text, logits, values, L, reps, seed, tau)

@@ -109,3 +109,15 @@ def test_the_hard_gumbel_softmax_demo_shows_a_gradient():
     table = at.dataframe[-1].value
     assert not any(str(v) == "-0.0000" for v in table.to_numpy().ravel())
     assert any(abs(float(v)) > 0.01 for v in table.to_numpy().ravel())
+
+
+def test_choosing_theta0_survives_the_link():
+    """Issue 25: choosing θ0 removed j from the link while the page's default is the last θ, so the
+    link opened on θ1 and every sign flipped."""
+    at = open_page("pages/6_Discrete_Variables.py")
+    assert at.radio(key="j").value == 1
+    at.radio(key="j").set_value(0).run()
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert "j" in link
+    again = open_page("pages/6_Discrete_Variables.py", **link)
+    assert again.radio(key="j").value == 0 and not again.exception
