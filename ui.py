@@ -134,7 +134,13 @@ html { font-size: 20px !important; }
 # little smaller. Page links wrap instead of ending in "…" (Home's, on a phone).
 APP_CSS = """
 <style>
-@media (hover: none) { .js-plotly-plot .modebar-container { display: none !important; } }
+/* Chart text in the light theme: Streamlit's Plotly template writes it in rgb(128,132,149), 3.7:1 on
+   white, under the 4.5:1 text needs. This grey only; the dark theme's text is another colour. */
+.js-plotly-plot .main-svg text[style*="fill: rgb(128, 132, 149)"] { fill: rgb(96, 100, 116) !important; }
+@media (hover: none) { .js-plotly-plot .modebar-container { display: none !important; }
+  /* A table's toolbar (search, download, full screen) sits over the control above the table, and a
+     touch meant for that control opened the table full screen (Baselines' β slider on a phone). */
+  [data-testid=stElementToolbar] { display: none !important; } }
 .narrow-only { display: none; }
 @media (max-width: 640px) { .narrow-only { display: block; font-size: 0.8rem; opacity: 0.75; margin: 0; }
   /* The stage's one-line readouts ("Score + leave-one-out  mean … · sd … · bias/SE …") fit a phone. */
@@ -1083,7 +1089,7 @@ def cached_stage(text: str, mu: float, sigma: float, axis: str, grid: tuple, sta
     return {
         "figure": compact_spec(sweep_figure_spec(sw, param, start, Stage(presenter), readouts=readouts)),
         "estimates": sw.estimates(start),
-        "readouts": {n: {k: r[k] for k in ("mean", "std", "z")} for n, r in readouts.items()},
+        "readouts": {n: {k: r[k] for k in ("mean", "std", "z", "sd_rel_se", "kurtosis")} for n, r in readouts.items()},
         "exact": sweep_exact(sw, param),
         "csv": sweep_csv(sw, param, readouts),
         "names": sw.names,

@@ -9,7 +9,8 @@
 - the main column scrolls sideways, or something sticks out of it (a table that scrolls inside
   its own frame is allowed when the page says so next to it, and only then may it say so);
 - a label is cut off with an ellipsis (widget labels, metric labels, page links, tabs);
-- a chart colour has less than 3:1 contrast against the page's background (WCAG 2.1, 1.4.11).
+- a chart colour has less than 3:1 contrast against the page's background (WCAG 2.1, 1.4.11), a
+  chart's text less than 4.5:1 (1.4.3), or the in-figure slider's handle less than 3:1.
 
 Everything hidden (a closed expander, a tab not open) is skipped: open it and check again.
 """
@@ -199,6 +200,24 @@ LAYOUT_JS = r"""
       if (!visible(p)) return;
       const cs = getComputedStyle(p);
       if (parse(cs.stroke) && parseFloat(cs.strokeWidth) >= 1.5) checkColor(p, 'stroke', 'bar outline'); else checkColor(p, 'fill', 'bar');
+    });
+    // Text needs 4.5:1 (WCAG 2.1, 1.4.3), with the colour as drawn (its opacity over the page).
+    texts.forEach((t) => {
+      const cs = getComputedStyle(t.el);
+      const c = parse(cs.fill);
+      if (!c || c.a === 0) return;
+      const own = parseFloat(cs.fillOpacity) * c.a * opacityOf(t.el, gd);
+      if (own < 0.05 || parseFloat(cs.fontSize) <= 2) return;  // hidden on purpose (the slider's own labels)
+      const seen = blend(c, own, appBg);
+      const ratio = contrast(seen, appBg);
+      if (ratio < 4.5) bad.add(`${t.kind} text "${short(t.text)}" in ${cs.fill} (${ratio.toFixed(2)}:1)`);
+    });
+    // The in-figure slider's handle is a control: 3:1 for its outline or its fill, whichever shows more.
+    gd.querySelectorAll('.slider-container .slider-grip-rect').forEach((g) => {
+      if (!visible(g)) return;
+      const cs = getComputedStyle(g);
+      const ratios = [parse(cs.stroke), parse(cs.fill)].filter((c) => c && c.a > 0).map((c) => contrast(blend(c, c.a, appBg), appBg));
+      if (ratios.length && Math.max(...ratios) < 3) bad.add(`the slider's handle (${Math.max(...ratios).toFixed(2)}:1)`);
     });
     bad.forEach((b) => problems.push(`${name}: ${b} against the background`));
   });

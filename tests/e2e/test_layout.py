@@ -122,3 +122,5 @@ def test_the_check_fails_on_the_old_variance_chart_and_what_else_it_must_catch(b
     assert 'annotation "a label on the line" is crossed by a line' in problems
     assert "runs past the chart's edge" in problems
     assert '"a metric label far too long' in problems and "is cut off" in problems
+    assert 'annotation text "pale text"' in problems  # text under 4.5:1
+    assert "the slider's handle" in problems  # a control under 3:1

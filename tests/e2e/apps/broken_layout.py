@@ -31,6 +31,8 @@ crossed = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color
 crossed.add_annotation(x=0.5, y=0.5, text="a label on the line", showarrow=False)
 crossed.add_annotation(x=1.0, xref="paper", y=0.1, text="a label running off the chart's left edge " * 6,
                        showarrow=False, xanchor="right")
+crossed.add_annotation(x=0.2, y=0.9, text="pale text", showarrow=False, font=dict(color="#bbbbbb"))  # 1.9:1
+crossed.update_layout(sliders=[dict(steps=[dict(label="a", method="skip"), dict(label="b", method="skip")], bordercolor="#e8e8e8", bgcolor="#f4f4f4")])
 right.plotly_chart(crossed, width="stretch", key="crossed")
 a, b, c, d, e, f = st.columns(6)
 a.metric("a metric label far too long for its narrow column", 1)
