@@ -116,6 +116,25 @@ def server():
 
 
 @pytest.fixture
+def context_at(browser):
+    """``context_at(width, height, phone=False, theme="light")``: a new page in its own browser
+    context (a phone is a touch device at scale 2); all are closed after the test."""
+    contexts = []
+
+    def make(width: int = 1400, height: int = 1000, phone: bool = False, theme: str = "light"):
+        options = dict(viewport={"width": width, "height": height}, color_scheme=theme)
+        if phone:
+            options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()

@@ -45,29 +45,12 @@ def cloud():
         server.stop()
 
 
-@pytest.fixture
-def contexts(browser):
-    made = []
-
-    def make(width: int = 1400, height: int = 1000, phone: bool = False):
-        options = dict(viewport={"width": width, "height": height})
-        if phone:
-            options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
-        context = browser.new_context(**options)
-        made.append(context)
-        return context.new_page()
-
-    yield make
-    for context in made:
-        context.close()
-
-
 def no_exception(page) -> None:
     assert page.locator("[data-testid=stException]").count() == 0, page.locator("[data-testid=stException]").first.inner_text()
 
 
-def test_xsrf_is_on_and_a_slider_move_redraws_the_lab(cloud, contexts):
-    page = contexts()
+def test_xsrf_is_on_and_a_slider_move_redraws_the_lab(cloud, context_at):
+    page = context_at()
     page.goto(cloud.url + "/Estimator_Lab")
     wait_idle(page)
     assert any(c["name"] == "_streamlit_xsrf" for c in page.context.cookies()), "XSRF protection is not on"
@@ -82,8 +65,8 @@ def test_xsrf_is_on_and_a_slider_move_redraws_the_lab(cloud, contexts):
     assert page.locator("[data-testid=stMain]").inner_text() != readout
 
 
-def test_a_bad_link_value_still_says_what_is_wrong(cloud, contexts):
-    page = contexts()
+def test_a_bad_link_value_still_says_what_is_wrong(cloud, context_at):
+    page = context_at()
     page.goto(cloud.url + "/Estimator_Lab?seed=inf&mu=0.7")
     wait_idle(page)
     no_exception(page)
@@ -92,9 +75,9 @@ def test_a_bad_link_value_still_says_what_is_wrong(cloud, contexts):
     assert "seed" not in query and query.get("mu") == ["0.7"], page.url
 
 
-def test_a_poll_is_answered_while_the_file_watcher_runs(cloud, contexts):
+def test_a_poll_is_answered_while_the_file_watcher_runs(cloud, context_at):
     guessing = next(i for i, s in enumerate(LECTURE.scenes, 1) if s.guess and s.page == "lab")
-    projector = contexts(1280, 720)
+    projector = context_at(1280, 720)
     projector.goto(f"{cloud.url}/?lecture=default&scene={guessing}&present=true")
     projector.get_by_role("button", name="Poll the class").wait_for(timeout=90_000)
     wait_idle(projector)
@@ -103,7 +86,7 @@ def test_a_poll_is_answered_while_the_file_watcher_runs(cloud, contexts):
     code = re.search(r"poll=([A-Z0-9]{5})", projector.url).group(1)
     assert (ARTIFACTS / f"polls-{cloud.port}").is_dir()  # the store's file, under the app's folder
 
-    phone = contexts(390, 844, phone=True)
+    phone = context_at(390, 844, phone=True)
     phone.goto(f"{cloud.url}/?room={code}")
     phone.get_by_role("button", name="Send my answer").click(timeout=60_000)
     phone.get_by_text("Sent:").first.wait_for(timeout=30_000)
@@ -127,11 +110,11 @@ new MutationObserver(() => {
 }).observe(document, {subtree: true, childList: true});"""
 
 
-def test_a_woken_server_asks_for_the_chart_code_first_and_out_of_sight(contexts):
+def test_a_woken_server_asks_for_the_chart_code_first_and_out_of_sight(context_at):
     fresh = cloud_server()
     try:
         fresh.wait_healthy()
-        page = contexts()
+        page = context_at()
         page.add_init_script(WATCH_JS)
         page.goto(fresh.url + "/Estimator_Lab")
         wait_idle(page)
@@ -144,7 +127,7 @@ def test_a_woken_server_asks_for_the_chart_code_first_and_out_of_sight(contexts)
         assert page.locator(EARLY).count() == 0 or not page.locator(EARLY).is_visible()
         assert not layout_problems(page), layout_problems(page)
         # A second visitor meets a warm server: nothing early.
-        other = contexts()
+        other = context_at()
         other.add_init_script(WATCH_JS)
         other.goto(fresh.url + "/")
         wait_idle(other)

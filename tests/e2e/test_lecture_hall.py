@@ -89,23 +89,6 @@ def assert_presenting(page, where: str) -> None:
     assert state == {"font": "20px", "sidebar": "true", "present": "true"}, (where, state)
 
 
-@pytest.fixture
-def context_at(browser):
-    contexts = []
-
-    def make(width: int, height: int, phone: bool = False, theme: str = "light"):
-        options = dict(viewport={"width": width, "height": height}, color_scheme=theme)
-        if phone:
-            options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
-        context = browser.new_context(**options)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 @pytest.mark.parametrize("width, height", [(1280, 720), (1366, 768), (1920, 1080)])
 def test_every_scene_fits_the_projector_before_and_after_reveal(server, context_at, width, height):
     page = context_at(width, height)
