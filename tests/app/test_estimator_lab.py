@@ -89,8 +89,11 @@ def test_the_figure_has_a_frame_per_grid_value_with_readouts_from_core_stats(axi
                 assert "needs L ≥ 2" in readouts[r]
                 continue
             s = summarize(values, exact)
-            assert (f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · "
-                    f"bias/SE {readout_number(s.z, 2)}") in readouts[r], (i, name)
+            if s.std == 0:  # every estimate the same: no bias/SE (it would be 0/0 or ±∞), the row says so
+                assert f"mean {readout_number(s.mean)} · sd 0 · no spread" in readouts[r], (i, name)
+            else:
+                assert (f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · "
+                        f"bias/SE {readout_number(s.z, 2)}") in readouts[r], (i, name)
             assert exact_line[3 * r] == pytest.approx(exact)
         assert frame["data"][-1]["text"][0].startswith(f"{ {'mu': 'μ', 'sigma': 'σ', 'L': 'L'}[axis]} = ")
     # The first frame drawn is the starting frame.
