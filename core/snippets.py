@@ -161,7 +161,8 @@ loglik = -0.5 * math.log(2 * math.pi * 0.25) - (yb - a) ** 2 / (2 * 0.25)
 loglik.mean(1).sum().backward()
 print("Flipout, mean over", R, "estimates, d/dmu:", mu.grad.mean(0).tolist())
 print("exact d/dmu:", (xb * yb[:, None]).mean(0).div(0.25).tolist())
-print("standard error of the mean:", (mu.grad.std(0) / math.sqrt(R)).tolist())  # each row of mu.grad is one estimate
+# Each row of mu.grad is one estimate:
+print("standard error:", (mu.grad.std(0) / math.sqrt(R)).tolist())
 """
 
 
