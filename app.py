@@ -23,7 +23,7 @@ $$\nabla_\theta\,\mathbb{E}_{z\sim p_\theta}[f(z)].$$
 
 Autograd differentiates the operations it recorded. Drawing $z \sim p_\theta$ is not such an operation:
 a sample is a number, and nothing in it says how it would have moved had $\theta$ been a little different.
-There are two honest ways out. **Rewrite the sample** as a differentiable function of $\theta$ and noise
+There are three honest ways out. **Rewrite the sample** as a differentiable function of $\theta$ and noise
 that does not depend on $\theta$ — for a Gaussian, $z=\mu+\sigma\epsilon$ — and differentiate through it
 (*pathwise*). Or **differentiate the density** instead of the sample: $\nabla_\theta \log p_\theta(z)$ says how
 fast the log-probability of the drawn $z$ changes with $\theta$, and weighting $f(z)$ by it gives the gradient

@@ -46,6 +46,8 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
         verdict = "yes" if r.info.unbiased else "no (biased)"
         if name == "pathwise" and not continuous:
             verdict = "no: f jumps"
+        if not math.isfinite(exact):
+            verdict = "— (no exact value here)"  # unbiased for what? (E[f] or its gradient may not exist)
         rows.append({
             "estimator": r.info.label,
             "unbiased?": verdict,
@@ -100,6 +102,9 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     # even a jump the parser cannot see).
     def centred(n: str) -> bool:
         z = float(readouts[n]["z"][start])
+        if float(readouts[n]["std"][start]) == 0.0:  # no spread, no z: centred if the mean is the exact value
+            mean = float(readouts[n]["mean"][start])
+            return math.isfinite(mean) and abs(mean - float(stage["exact"][start])) <= 1e-6 * max(size, 1e-300)
         return math.isfinite(z) and abs(z) <= 4.0
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start]) and centred(n)}
@@ -111,7 +116,10 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
                for n in (best, worst)}
         spread = math.sqrt(rel[best] ** 2 + rel[worst] ** 2)
         shown = 100 * max(rel.values())
-        if unbiased[best] > 0 and math.isfinite(spread) and unbiased[worst] / unbiased[best] > 1 + 3 * spread:
+        if unbiased[best] == 0 and unbiased[worst] > 0:
+            parts.append(f"{core.ESTIMATORS[best].short} has no spread at all here (every estimate the same), while "
+                         f"{core.ESTIMATORS[worst].short}'s sd is {readout_number(unbiased[worst])}")
+        elif unbiased[best] > 0 and math.isfinite(spread) and unbiased[worst] / unbiased[best] > 1 + 3 * spread:
             parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
                          f"(sd {readout_number(unbiased[best])}), "
                          f"{ui.ratio(unbiased[worst] / unbiased[best])}× narrower than {core.ESTIMATORS[worst].short} "
@@ -215,9 +223,13 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
     bad = [r.info.label for r in results.values()
            if not (np.isfinite(r.d_mu).all() and np.isfinite(r.d_sigma).all())]
     if bad:
+        fine = [r.info.label for r in results.values() if r.info.label not in bad]
+        also = (f" {', '.join(fine)} {'is' if len(fine) == 1 else 'are'} finite only because autograd's f′ exists where "
+                "f does not (1/x for log x at x < 0): with no E[f(x)], they estimate nothing here."
+                if fine and not (math.isfinite(g_mu) and math.isfinite(g_sigma)) else "")
         st.warning(
-            "Some estimates are not finite (f overflowed or is undefined at some samples) for: "
-            + ", ".join(bad) + ". They are left out of the histograms and the numbers.",
+            "Estimates that are not finite (f overflowed or is undefined at some samples) are left out of the "
+            "histograms and the numbers, for: " + ", ".join(bad) + "." + also,
             icon=":material/warning:",
         )
     with np.errstate(all="ignore"):
