@@ -615,7 +615,8 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> go.Figure:
                                    hovertemplate=f"digit {d}<br>z₀ = %{{x:.2f}}, z₁ = %{{y:.2f}}<extra></extra>"))
         if sel.any():
             fig.add_annotation(x=float(np.median(z[sel, 0])), y=float(np.median(z[sel, 1])), text=f"<b>{d}</b>",
-                               showarrow=False, font=dict(size=16, color=palette[d]))
+                               # In the theme's text colour: some digit colours are under 4.5:1 as text.
+                               showarrow=False, font=dict(size=16))
     fig.update_xaxes(title_text="z₀", zeroline=False)
     fig.update_yaxes(title_text="z₁", zeroline=False, scaleanchor="x")
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), legend=dict(title="digit"))
