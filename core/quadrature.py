@@ -277,7 +277,7 @@ def _pathwise_integrand(objective: Objective, mu: float, sigma: float):
 def _score_integrand(objective: Objective, mu: float, sigma: float):
     def score(e):
         f = objective.numpy(mu + sigma * e)
-        f = np.where(np.isfinite(f), f, np.nan)
+        f = _defined(f, f)
         return np.stack([f * e, f * (e * e - 1.0)])
     return score
 
