@@ -36,10 +36,15 @@ def reference(text: str, mu: float, sigma: float):
     grid_edges = np.concatenate([np.arange(-12.0, 12.0, 0.25) + 0.0123, [-40.0, -20.0, 20.0, 40.0]])
     edges = sorted(set(np.round(np.concatenate([grid_edges, [c for c in cuts if -40 < c < 40]]), 12)))
     grid = np.linspace(-40, 40, 20001) + 0.001234567  # off the points where a pole sits exactly (x/x at 0)
-    if not np.all(np.isfinite(f.numpy(mu + sigma * grid))):
+    # Not finite on a share of the mass: beyond where the density is below double precision (relu(x) /
+    # sigmoid(10x) is 0/0 only at ε < −37 for σ = 2, where φ < 1e−297) it is no share at all.
+    bad = ~np.isfinite(f.numpy(mu + sigma * grid))
+    if np.sum(np.exp(-0.5 * grid[bad] ** 2)) * (grid[1] - grid[0]) > 1e-15:
         return (math.nan, math.nan), (0.0, 0.0), (math.nan, math.nan)
     phi = lambda e: math.exp(-0.5 * e * e) / math.sqrt(2 * math.pi)  # noqa: E731
-    fx = lambda e: float(f.numpy(np.array([mu + sigma * e]))[0])  # noqa: E731
+    def fx(e: float) -> float:  # where f is not finite the mass is negligible (checked above): count 0
+        v = float(f.numpy(np.array([mu + sigma * e]))[0])
+        return v if math.isfinite(v) else 0.0
     out, err, scale = [], [], []
     for weight in (lambda e: e, lambda e: e * e - 1.0):
         value = error = size = 0.0
@@ -141,7 +146,7 @@ formulas = st.recursive(_leaf, _grow, max_leaves=5)
 COUNTS: dict[str, int] = {}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(text=formulas, mu=st.floats(-3.0, 3.0), sigma=st.floats(0.05, 3.0))
 def test_accepted_formulas_agree_with_quad_or_are_refused(text, mu, sigma):
     try:
