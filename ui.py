@@ -109,6 +109,8 @@ PAGES = [
      "one shared weight sample vs local reparameterization vs Flipout, against batch size"),
     ("pages/9_VAE_Trained_Live.py", "VAE, trained live", ":material/neurology:",
      "the Keras VAE example, trained live on handwritten digits with each estimator"),
+    ("pages/10_Tighter_Bounds_IWAE.py", "Tighter bounds: IWAE, STL, DReG", ":material/compress:",
+     "a tighter bound, a worse encoder gradient: IWAE's signal-to-noise ratios against K, and DReG's fix"),
 ]
 
 
@@ -145,6 +147,14 @@ APP_CSS = """
 @media (max-width: 640px) { .narrow-only { display: block; font-size: 0.8rem; opacity: 0.75; margin: 0; }
   /* The stage's one-line readouts ("Score + leave-one-out  mean … · sd … · bias/SE …") fit a phone. */
   .js-plotly-plot .textpoint text { font-size: 10px !important; } }
+/* Autograd graphs (Graphviz) keep the text size Graphviz laid them out for (its fontsize, 15):
+   Streamlit's own CSS set 9.6 px, which a narrow column then shrank to 5 px on a phone. */
+[data-testid=stGraphVizChart] svg text { font-size: 15px !important; }
+@media (max-width: 640px) {
+  /* A large graph keeps readable words on a phone and scrolls sideways, as the page says beside it. */
+  [class*=st-key-widegraph_] [data-testid=stGraphVizChart] { overflow-x: auto; }
+  [class*=st-key-widegraph_] [data-testid=stGraphVizChart] svg { width: 620px !important; max-width: none !important;
+                                                                 height: auto !important; } }
 [data-testid^=stPageLink] p, [data-testid^=stPageLink] span { white-space: normal !important;
                                                               overflow: visible !important; text-overflow: clip !important; }
 </style>

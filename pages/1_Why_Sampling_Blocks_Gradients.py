@@ -136,9 +136,11 @@ def torch_section() -> None:
                 st.code("\n".join(facts), language="text", wrap_lines=True)
                 st.caption(explanation)
             # At its own size (its text as large as the page's), shrunk only where the column is narrower.
-            with right or st.container():
+            with right or st.container(key=f"widegraph_{key}"):
                 st.graphviz_chart(autograd_dot(demo["tensor"], demo["names"]),
                                   width="content")
+                if wide:
+                    st.html('<p class="narrow-only">← This graph scrolls sideways →</p>')
 
 
 torch_section()

@@ -10,7 +10,10 @@
   its own frame is allowed when the page says so next to it, and only then may it say so);
 - a label is cut off with an ellipsis (widget labels, metric labels, page links, tabs);
 - a chart colour has less than 3:1 contrast against the page's background (WCAG 2.1, 1.4.11), a
-  chart's text less than 4.5:1 (1.4.3), or the in-figure slider's handle less than 3:1.
+  chart's text less than 4.5:1 (1.4.3), or the in-figure slider's handle less than 3:1;
+- text drawn under 10 px (an SVG's text at its drawn scale);
+- a control covered where a tap would land: scrolled into view, the point at its centre belongs to
+  another element (a table's toolbar, a sticky card, another widget).
 
 Everything hidden (a closed expander, a tab not open) is skipped: open it and check again.
 """
@@ -275,11 +278,83 @@ LAYOUT_JS = r"""
       problems.push(`"${short(el.textContent.trim())}" is cut off (${el.scrollWidth} px of text in ${el.clientWidth} px)`);
     }
   });
+  // ---- no text under 10 px (a phone's chart squeezed to fit draws its words at 5 px) --------------
+  const MIN_TEXT_PX = 10;
+  const smallSeen = new Set();
+  document.querySelectorAll('[data-testid=stMain] *').forEach((el) => {
+    if (el.closest('.katex-mathml, [data-testid=stCode]')) return;
+    // A formula's sub- and superscripts are set at 70 % of its size, as in print: judged at 9 px.
+    const floor = el.closest('.katex .msupsub') ? 9 : MIN_TEXT_PX;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !visible(el)) return;
+    const cs = getComputedStyle(el);
+    let px = parseFloat(cs.fontSize);
+    if (!(px > 2)) return;  // hidden on purpose (the in-figure slider's own labels)
+    if (el instanceof SVGElement && el.getScreenCTM) {
+      const m = el.getScreenCTM();
+      if (m) px *= Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+    }
+    if (px < floor - 0.05) {
+      const key = `"${short(el.textContent.trim())}" is drawn at ${px.toFixed(1)} px (text needs ${floor})`;
+      if (!smallSeen.has(key)) { smallSeen.add(key); problems.push(key); }
+    }
+  });
   return [...new Set(problems)];
+}
+"""
+
+# Scrolls every control into view and asks the browser what a tap at its centre would hit: an
+# element from another widget there (a table's toolbar, a sticky card, a chart) covers it.
+COVERED_JS = r"""
+() => {
+  const problems = [];
+  const short = (s) => (s.length > 40 ? s.slice(0, 37) + '…' : s);
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    if (r.width < 0.5 || r.height < 0.5) return false;
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      const cs = getComputedStyle(e);
+      if (cs.display === 'none' || cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) return false;
+    }
+    return true;
+  };
+  const CONTROLS = '[role=slider], button, input:not([type=hidden]), textarea, select, [role=combobox], ' +
+                   '[role=tab], [data-testid=stPageLink] a, .slider-container .slider-grip-rect';
+  const owner = (el) => el && (el.closest('.js-plotly-plot') || el.closest('[data-testid=stElementContainer]'));
+  const label = (el) => {
+    const c = el.closest('[data-testid=stElementContainer]');
+    const l = c && c.querySelector('label, [data-testid=stWidgetLabel]');
+    return short(((l && l.textContent) || el.getAttribute('aria-label') || el.textContent || el.tagName).trim());
+  };
+  const scroller = document.scrollingElement;
+  const main = document.querySelector('[data-testid=stMain]');
+  const saved = [scroller.scrollTop, main ? main.scrollTop : 0];
+  const seen = new Set();
+  document.querySelectorAll(`[data-testid=stMain] :is(${CONTROLS})`).forEach((el) => {
+    if (!visible(el)) return;
+    const cs = getComputedStyle(el);
+    if (cs.pointerEvents === 'none') return;
+    el.scrollIntoView({block: 'center', inline: 'nearest'});
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
+    const top = document.elementFromPoint(x, y);
+    if (!top || el.contains(top) || top.contains(el)) return;
+    const mine = owner(el), theirs = owner(top);
+    if (mine && theirs === mine) return;
+    if (!theirs && top.closest('[data-testid=stMain]') && mine && mine.contains(top)) return;
+    const what = theirs ? short((theirs.getAttribute('data-testid') || '') + ' ' + (theirs.textContent || '').trim())
+                        : short(top.getAttribute('data-testid') || top.className.baseVal || top.className || top.tagName);
+    const key = `the control "${label(el)}" is covered by ${what.trim() || top.tagName}`;
+    if (!seen.has(key)) { seen.add(key); problems.push(key); }
+  });
+  scroller.scrollTop = saved[0];
+  if (main) main.scrollTop = saved[1];
+  return problems;
 }
 """
 
 
 def layout_problems(page) -> list[str]:
     """Everything wrong with the layout of the page as it is drawn now (see the module docstring)."""
-    return page.evaluate(LAYOUT_JS)
+    return page.evaluate(LAYOUT_JS) + page.evaluate(COVERED_JS)

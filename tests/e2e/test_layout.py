@@ -124,3 +124,5 @@ def test_the_check_fails_on_the_old_variance_chart_and_what_else_it_must_catch(b
     assert '"a metric label far too long' in problems and "is cut off" in problems
     assert 'annotation text "pale text"' in problems  # text under 4.5:1
     assert "the slider's handle" in problems  # a control under 3:1
+    assert 'the control "a covered slider" is covered by' in problems, problems
+    assert '"words far too small to read" is drawn at 6.0 px' in problems, problems

@@ -36,3 +36,9 @@ crossed.update_layout(sliders=[dict(steps=[dict(label="a", method="skip"), dict(
 right.plotly_chart(crossed, width="stretch", key="crossed")
 a, b, c, d, e, f = st.columns(6)
 a.metric("a metric label far too long for its narrow column", 1)
+# A slider with another element drawn over it (as a table's toolbar once was on a phone), and
+# words drawn at 6 px.
+st.slider("a covered slider", 0.0, 1.0, 0.5, key="covered")
+st.html('<div style="margin-top:-64px;height:72px;position:relative;z-index:5;background:rgba(128,128,128,0.15)">'
+        'a toolbar over it</div>')
+st.html('<p style="font-size:6px">words far too small to read</p>')
