@@ -155,6 +155,15 @@ APP_CSS = """
   [class*=st-key-widegraph_] [data-testid=stGraphVizChart] { overflow-x: auto; }
   [class*=st-key-widegraph_] [data-testid=stGraphVizChart] svg { width: 620px !important; max-width: none !important;
                                                                  height: auto !important; } }
+/* A chart and the controls that move it (ui.controls_and_chart): on a phone the chart comes first and
+   stays under the header while its controls scroll up beneath it, so both are on one screen. Its
+   ancestors inherit the app's background, so the chart's holder paints the page's own colour in either
+   theme and the controls do not show through it. */
+@media (max-width: 640px) {
+  [data-testid=stLayoutWrapper]:has(> [class*=st-key-pairchart_]) { order: -1; position: sticky; top: 3.75rem;
+                                                                     z-index: 5; background-color: inherit;
+                                                                     padding-bottom: 0.25rem; }
+  .stApp :has([class*=st-key-pairchart_]), [class*=st-key-pairchart_] { background-color: inherit; } }
 [data-testid^=stPageLink] p, [data-testid^=stPageLink] span { white-space: normal !important;
                                                               overflow: visible !important; text-overflow: clip !important; }
 </style>
@@ -912,6 +921,18 @@ def _install_link_guard() -> None:
 
 
 _install_link_guard()
+
+
+def controls_and_chart(key: str):
+    """Two containers, (controls, chart), for a chart driven by the controls above it.
+
+    On a wide screen they stand in order. On a phone (≤ 640 px) the chart is drawn first and
+    sticks under the header while the controls scroll up beneath it (APP_CSS), so a student
+    who drags a slider sees what it moves. Only the chart and what explains it belong in the
+    chart container: it is the part that stays on screen.
+    """
+    pair = st.container(key=f"pair_{key}")
+    return pair.container(key=f"paircontrols_{key}"), pair.container(key=f"pairchart_{key}")
 
 
 def chart(fig, key: str, alt: str, csv=None, download: bool = True, sized: bool = False) -> None:

@@ -58,14 +58,15 @@ def compute(function: str, variable: str, mu: float, sigma: float, k: float, par
 
 @st.fragment
 def landscape() -> None:
-    c1, c2, c3 = st.columns([2, 2, 2])
+    controls, drawn = ui.controls_and_chart("landscape")
+    c1, c2, c3 = controls.columns([2, 2, 2])
     function = c1.selectbox("f(x)", list(LANDSCAPE_FUNCTIONS), index=2, format_func=lambda key: PRESETS[key].label,
                             key="f", bind="query-params")
     variable = c2.radio("Sweep along", list(SWEEPS), format_func=SWEEP_NAMES.get, horizontal=True, key="sweep",
                         bind="query-params")
     param_key = c3.radio("Gradient", ["mu", "sigma"], format_func={"mu": "∂/∂μ", "sigma": "∂/∂σ"}.get,
                          horizontal=True, key="param", bind="query-params")
-    d1, d2, d3, d4 = st.columns([2, 2, 2, 2])
+    d1, d2, d3, d4 = controls.columns([2, 2, 2, 2])
     mu = d1.slider("μ (fixed)", -3.0, 3.0, 1.0, 0.1, key="mu", bind="query-params", disabled=variable == "mu")
     sigma = d2.slider("σ (fixed)", 0.1, 3.0, 1.0, 0.05, key="sigma", bind="query-params", disabled=variable == "sigma")
     k = d3.slider("k (fixed)", 0.1, 10.0, 3.0, 0.1, key="k", bind="query-params", disabled=variable == "k")
@@ -77,14 +78,15 @@ def landscape() -> None:
     curves = {n: sw.var[n][:, param] * (COST[n] if cost_aware else 1) for n in LANDSCAPE_ESTIMATORS}
     marks = sorted({r for roots, _ in found.values() for r in roots})
     fixed = ", ".join(f"{SWEEP_NAMES[v]} = {val:g}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k)) if v != variable)
-    st.markdown(f"**f(x) = {PRESETS[function].label}**, {fixed}")
-    ui.chart(
-        landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
-                         log_x=variable != "mu",
-                         y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate"),
-        key="landscape",
-        alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {PRESETS[function].label}",
-    )
+    drawn.markdown(f"**f(x) = {PRESETS[function].label}**, {fixed}")
+    with drawn:
+        ui.chart(
+            landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
+                             log_x=variable != "mu",
+                             y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate"),
+            key="landscape",
+            alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {PRESETS[function].label}",
+        )
     st.subheader("Who wins where")
     lines = []
     for other, (roots, regions) in found.items():

@@ -334,15 +334,22 @@ COVERED_JS = r"""
     if (!visible(el)) return;
     const cs = getComputedStyle(el);
     if (cs.pointerEvents === 'none') return;
-    el.scrollIntoView({block: 'center', inline: 'nearest'});
-    const r = el.getBoundingClientRect();
-    const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
-    const top = document.elementFromPoint(x, y);
-    if (!top || el.contains(top) || top.contains(el)) return;
-    const mine = owner(el), theirs = owner(top);
-    if (mine && theirs === mine) return;
-    if (!theirs && top.closest('[data-testid=stMain]') && mine && mine.contains(top)) return;
+    // Where the user would scroll it: the middle of the screen, its bottom edge, its top edge (a
+    // chart that sticks under the header covers a control only until it is scrolled further up).
+    let top = null;
+    for (const block of ['center', 'end', 'start']) {
+      el.scrollIntoView({block, inline: 'nearest'});
+      const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2, y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
+      const hit = document.elementFromPoint(x, y);
+      if (!hit || el.contains(hit) || hit.contains(el)) return;
+      const mine = owner(el), theirs = owner(hit);
+      if (mine && theirs === mine) return;
+      if (!theirs && hit.closest('[data-testid=stMain]') && mine && mine.contains(hit)) return;
+      top = top || hit;
+    }
+    const theirs = owner(top);
     const what = theirs ? short((theirs.getAttribute('data-testid') || '') + ' ' + (theirs.textContent || '').trim())
                         : short(top.getAttribute('data-testid') || top.className.baseVal || top.className || top.tagName);
     const key = `the control "${label(el)}" is covered by ${what.trim() || top.tagName}`;
