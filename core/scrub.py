@@ -1,10 +1,11 @@
 """Figures that scrub: a Plotly slider inside the figure steps through precomputed frames in
 the browser, with no Streamlit rerun and no message to the server.
 
-Plotly animates trace data only (``redraw: false``), so everything that moves with the
-slider is a trace: histogram outlines, mean markers, the exact-gradient line and the
+Plotly animates trace data and axis ranges (``redraw: false``), so everything that moves with
+the slider is a trace: histogram outlines, mean markers, the exact-gradient line and the
 per-row readouts (a ``mode="text"`` trace). Each frame carries only what changes, for
-the traces it names; the axes stay fixed for the whole sweep so the picture never jumps.
+the traces it names, and the stage's x-range for that frame (:func:`frame_ranges`): every row
+readable at every setting, all rows of a frame on one scale.
 Pure: numbers in, ``go.Figure`` out; no Streamlit.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +21,7 @@ import plotly.graph_objects as go
 
 from .estimators import ESTIMATORS, Sweep
 from .figures import COLORS, EXACT_COLOR, REPARAM_GRID, reparam_curves, reparam_map
-from .stats import histogram_rows, nice_range, summarize_rows
+from .stats import _nice_step, summarize_rows
 
 __all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_figure_spec", "sweep_readouts", "sweep_exact",
            "sweep_csv", "reparam_scrub_figure", "Stage"]
@@ -189,8 +191,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
                       readouts: dict | None = None) -> dict:
     """The Estimator Lab's stage as a plain Plotly figure dict (data, layout, frames), cheap to
     cache and to send (building ``go.Frame`` objects costs more than the histograms): one row
-    per estimator, a histogram of its estimates of the gradient w.r.t. ``param`` on one fixed
-    x-axis, the exact gradient dashed, the mean as a triangle and a readout (mean, sd,
+    per estimator, a histogram of its estimates of the gradient w.r.t. ``param`` on the frame's
+    x-axis (one range for all rows of a frame: :func:`frame_ranges`), the exact gradient dashed, the mean as a triangle and a readout (mean, sd,
     bias/SE) above each row; a slider inside the figure
     steps along the sweep's axis. Frame i shows grid point ``sw.grid[i]``; ``start`` is the
     frame drawn first. ``readouts`` is :func:`sweep_readouts` for ``param``, when the caller
@@ -205,7 +207,7 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     n, G = len(names), sw.grid.size
     values = {name: sweep_values(sw, name, param) for name in names}
     exact = sweep_exact(sw, param)
-    lo, hi = nice_range([v.ravel() for v in values.values()], [float(e) for e in exact])
+    los, his = frame_ranges(values, exact)  # each frame's own range, the same for all its rows
     readouts = readouts or sweep_readouts(sw, param)
 
     # Each frame's size: the largest exact value, mean or sd in it (what rounding residue is small against).
@@ -216,7 +218,7 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     outlines, text, means_x = [], [], []
     for r, name in enumerate(names):
         base = n - 1 - r
-        centres, density, outside = histogram_rows(values[name], lo, hi, bins)
+        density, outside = _frame_histograms(values[name], los, his, bins)
         top = density.max(axis=1, keepdims=True)
         height = np.where(top > 0, density * (_HIST_TOP / np.where(top > 0, top, 1.0)), 0.0)
         # Outline as one filled polygon per row: (left edge, base), each bin's two top corners, (right edge, base).
@@ -225,9 +227,11 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
         text.append([_row_text(name, readouts[name], i, int(outside[i]), int(sw.Ls[i]), float(frame_size[i]))
                      for i in range(G)])
         m = readouts[name]["mean"]
-        means_x.append(np.where(np.isfinite(m) & (m >= lo) & (m <= hi), m, np.nan))
-    width = (hi - lo) / bins
-    edges = lo + width * np.arange(bins + 1)
+        means_x.append(np.where(np.isfinite(m) & (m >= los) & (m <= his), m, np.nan))
+    # The outlines and the texts are drawn on a second, hidden x-axis counted in bins (0 … bins),
+    # the same in every frame; the visible axis takes each frame's range, and the exact line and
+    # the means are drawn on it.
+    edges = np.arange(bins + 1, dtype=float)
     xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]])
     means_x = np.array(means_x).T  # (G, n)
     bases = np.arange(n - 1, -1, -1, dtype=float)
@@ -243,7 +247,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     for r, name in enumerate(names):
         color = COLORS[name]
         traces.append(dict(type="scatter", x=xs, y=outlines[r][start], mode="lines", fill="toself", fillcolor=color,
-                           line=dict(color=color, width=0.5), name=ESTIMATORS[name].label, hoverinfo="skip"))
+                           line=dict(color=color, width=0.5), name=ESTIMATORS[name].label, hoverinfo="skip",
+                           xaxis="x2"))
     labels = [ESTIMATORS[name].label for name in names]
     traces.append(dict(type="scatter", x=mean_x(start), y=bases + _MEAN_Y, mode="markers", name="means", text=labels,
                        marker=dict(symbol="triangle-down", size=10, color=[COLORS[nm] for nm in names],
@@ -252,31 +257,114 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     traces.append(dict(type="scatter", x=exact_x(start), y=[v for b in bases for v in (b, b + _EXACT_TOP, None)],
                        mode="lines", name="exact", line=dict(color=EXACT_COLOR, width=2, dash="dash"),
                        hoverinfo="skip"))
-    traces.append(dict(type="scatter", x=[lo + 0.004 * (hi - lo)] * n, y=bases + _TEXT_Y, mode="text",
+    traces.append(dict(type="scatter", x=[0.004 * bins] * n, y=bases + _TEXT_Y, mode="text", xaxis="x2",
                        text=[t[start] for t in text], textposition="middle right", name="readouts",
                        textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
     symbol = AXIS_SYMBOL[sw.axis]
     headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = "
                f"{readout_number(_tidy(float(exact[i]), float(frame_size[i])), 4)}" for i in range(G)]
     # Where the slider is, and the exact value there: a trace, so that it moves with the frames.
-    traces.append(dict(type="scatter", x=[lo], y=[n + _HEADER], mode="text", text=[headers[start]],
+    traces.append(dict(type="scatter", x=[0.0], y=[n + _HEADER], mode="text", text=[headers[start]], xaxis="x2",
                        textposition="top right", name="setting", textfont=dict(size=stage.font + 2), hoverinfo="skip",
                        cliponaxis=False))
     moving = list(range(n + 4))
     frames = [dict(name=str(i), traces=moving,
                    data=[dict(y=outlines[r][i]) for r in range(n)]
-                   + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])])
+                   + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])],
+                   layout=dict(xaxis=dict(range=[float(los[i]), float(his[i])])))
               for i in range(G)]
     layout = dict(
         height=stage.top + stage.bottom + int(stage.row * (n + _HEADER + 0.45)),
         margin=dict(l=8, r=8, t=stage.top, b=stage.bottom),
         font=dict(size=stage.font), showlegend=False, dragmode=False, hovermode="closest",
-        xaxis=dict(range=[lo, hi], fixedrange=True, title=dict(text=f"estimate of {PARAM_SYMBOL[param]}  "
-                                                                     "(dashed: exact · ▼: mean)")),
+        xaxis=dict(range=[float(los[start]), float(his[start])], fixedrange=True,
+                   title=dict(text=f"estimate of {PARAM_SYMBOL[param]}  (dashed: exact · ▼: mean)")),
+        xaxis2=dict(range=[0, bins], overlaying="x", visible=False, fixedrange=True),
         yaxis=dict(range=[0, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False, fixedrange=True),
         sliders=[_slider([_axis_value(sw, i) for i in range(G)], start, stage)],
     )
     return dict(data=traces, layout=layout, frames=frames)
+
+
+def _frame_histograms(values: np.ndarray, los: np.ndarray, his: np.ndarray, bins: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Histograms of every frame of one row, each on its frame's own range: densities (G, bins),
+    per unit of the estimate and normalised by all finite values, and the count outside (G,)."""
+    values = np.asarray(values, dtype=np.float64)
+    G = values.shape[0]
+    width = ((his - los) / bins)[:, None]
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(values)
+        idx = np.floor((values - los[:, None]) / width)
+        idx = np.where(values == his[:, None], bins - 1, idx)  # the last bin is closed on the right
+        inside = finite & (idx >= 0) & (idx < bins)
+    rows = np.broadcast_to(np.arange(G)[:, None], values.shape)
+    flat = (rows * bins + np.where(inside, idx, 0).astype(np.int64))[inside]
+    counts = np.bincount(flat, minlength=G * bins).reshape(G, bins)
+    n = finite.sum(axis=1)
+    return counts / (np.maximum(n, 1)[:, None] * width), n - counts.sum(axis=1)
+
+
+READABLE = 0.1  # the share of the axis a row's central 99 % should span, to read its shape (≈ 5 of 48 bins)
+
+
+def frame_ranges(values: dict[str, np.ndarray], exact: np.ndarray, coverage: float = 0.99
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's x-range, (lo, hi) arrays over the grid: one range for every row of that
+    frame, so the rows stay comparable, chosen so that each row is readable.
+
+    A frame's full range covers the central ``coverage`` of every row and the exact value (as
+    :func:`core.stats.nice_range` does for one set). Where that leaves the narrowest row (of
+    those with any spread) under ``READABLE`` of the width, the range is cut down until it
+    spans at least that share, but never below what holds the exact value and the central
+    ``coverage`` of every row narrower than the cut range. What a cut range leaves out of the wider rows is counted and said in their
+    readouts ("% off-scale"): they fill the width, marked, instead of the narrow row being a
+    spike.
+    The ends are rounded outwards to a 1-2-5 step of the width.
+    """
+    stack = np.stack([np.asarray(v, dtype=np.float64) for v in values.values()])  # (n, G, R)
+    lo_q, hi_q = (1.0 - coverage) / 2.0, 1.0 - (1.0 - coverage) / 2.0
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row of NaN only (L below its minimum)
+        finite = np.where(np.isfinite(stack), stack, np.nan)
+        q = np.nanquantile(finite, [lo_q, 0.25, 0.5, 0.75, hi_q], axis=2)  # (5, n, G)
+    low, _, median, _, high = q
+    e = np.where(np.isfinite(exact), exact, np.nan)
+    G = stack.shape[1]
+    los, his = np.empty(G), np.empty(G)
+    for i in range(G):  # one frame's few numbers: a loop over the grid, not over samples
+        lows = np.concatenate([low[:, i], [e[i]]])
+        highs = np.concatenate([high[:, i], [e[i]]])
+        if not np.isfinite(lows).any():
+            los[i], his[i] = -1.0, 1.0
+            continue
+        full_lo, full_hi = max(np.nanmin(lows), -1e300), min(np.nanmax(highs), 1e300)
+        spans = high[:, i] - low[:, i]
+        # Rows with no spread beyond rounding (a constant estimate) are a line at any width.
+        tiny = 1e-9 * max(full_hi - full_lo, float(np.nanmax(np.abs(median[:, i]))) if np.isfinite(median[:, i]).any() else 0.0)
+        spread = spans[np.isfinite(spans) & (spans > tiny)]
+        lo, hi = full_lo, full_hi
+        if spread.size and spread.min() < 1.8 * READABLE * (full_hi - full_lo):
+            # Margin for the 5 % padding and the rounding out to a 1-2-5 step below (at most 1.1 × 1.5).
+            width = spread.min() / (1.8 * READABLE)
+            # Every row narrower than that window is shown whole, with the exact value; the
+            # wider rows fill the window and say how much of them lies beyond it.
+            narrow = np.isfinite(spans) & (spans < width)
+            keep_lo = np.nanmin(np.concatenate([low[narrow, i], [e[i]]]))
+            keep_hi = np.nanmax(np.concatenate([high[narrow, i], [e[i]]]))
+            width = max(width, keep_hi - keep_lo)
+            if width < full_hi - full_lo:
+                mid = min(max(0.5 * (keep_lo + keep_hi), full_lo + width / 2), full_hi - width / 2)
+                lo, hi = mid - width / 2, mid + width / 2
+        span = hi - lo
+        if not span > 1e-12 * max(1.0, abs(lo), abs(hi)):
+            pad = max(abs(lo) * 0.1, 1e-3)
+            los[i], his[i] = lo - pad, hi + pad
+            continue
+        lo, hi = lo - 0.05 * span, hi + 0.05 * span
+        step = _nice_step(hi - lo)
+        los[i], his[i] = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    return los, his
 
 
 def _axis_value(sw: Sweep, i: int) -> str:

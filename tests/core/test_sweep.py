@@ -158,8 +158,8 @@ def test_every_frame_shows_that_frames_numbers(param):
             assert f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · bias/SE {readout_number(s.z, 2)}" \
                 in data[n + 2].text[r]
             assert data[n].x[r] == pytest.approx(s.mean)
-            # The outline is the histogram on the fixed axis, its tallest bin at _HIST_TOP of the row.
-            lo, hi = fig.layout.xaxis.range
+            # The outline is the histogram on the frame's own axis, its tallest bin at _HIST_TOP of the row.
+            lo, hi = frame.layout.xaxis.range
             _, density, _, _ = histogram(values, lo, hi, 48)
             tops = np.asarray(data[r].y)[1:-1:2] - (n - 1 - r)
             np.testing.assert_allclose(tops, (density * _HIST_TOP / density.max()).round(4), atol=1e-4)
@@ -249,3 +249,55 @@ def test_stage_text_has_no_infinity_and_no_rounding_residue(key, sigma):
         if numbers:
             residue = [v for v in numbers if v < 1e-12 * max(numbers)]
             assert not residue, (residue, texts)
+
+
+# ---- Every frame readable (issue 25): each row spans a readable share of its frame's axis ----------
+def _readable_cases():
+    from core.presets import PRESETS
+    keys = [k for k in PRESETS if k != "custom"]
+    return [(k, axis, L) for k in keys for axis in ("mu", "sigma") for L in (1, 100)]
+
+
+@pytest.mark.parametrize("key, axis, L", _readable_cases())
+def test_every_frame_is_readable_and_nothing_runs_off_scale_unmarked(key, axis, L):
+    """At both ends of the sweep (and its middle), for every preset and both gradients: each
+    row's central 99 % spans at least READABLE of its frame's x-range, unless the rows shown
+    whole there (with the exact value) already need most of the width, so that no narrower
+    range could hold them; and a row with estimates beyond the range says so in its readout.
+    Checked from the figure spec against np.quantile of the sweep's own estimates."""
+    from core.presets import formula_for
+    from core.scrub import READABLE, sweep_exact, sweep_figure_spec, sweep_values
+    grid = anchored_grid(0.5 if axis == "mu" else 1.0, -3.0, 3.0, 0.1) if axis == "mu" else \
+        anchored_grid(1.0, 0.05, 3.0, 0.05)
+    picks = [0, grid.size // 2, grid.size - 1]
+    sw = core.sweep(formula_for(key), 0.5, 1.0, axis=axis, grid=grid[picks], L=L, reps=300, seed=2)
+    for param in ("mu", "sigma"):
+        spec = sweep_figure_spec(sw, param, 0)
+        exact = sweep_exact(sw, param)
+        n = len(sw.names)
+        for i, frame in enumerate(spec["frames"]):
+            lo, hi = frame["layout"]["xaxis"]["range"]
+            width = hi - lo
+            readouts = frame["data"][n + 2]["text"]
+            rows, lines = {}, []
+            for r, name in enumerate(sw.names):
+                v = sweep_values(sw, name, param)[i]
+                v = v[np.isfinite(v)]
+                if v.size < 2:
+                    continue
+                if np.any((v < lo) | (v > hi)):
+                    assert "off-scale" in readouts[r], (key, param, name, readouts[r])
+                a, b = np.quantile(v, [0.005, 0.995])
+                size = max(abs(float(np.median(v))), float(np.std(v)), 1e-300)
+                if b - a <= 1e-6 * size:  # a constant estimate, up to rounding: a line at any width,
+                    if lo <= a and b <= hi:  # which the range keeps in view when it can
+                        lines.append((a, b))
+                    continue
+                rows[name] = (a, b)
+            whole = [(a, b) for a, b in rows.values() if a >= lo and b <= hi] + lines
+            ends = [e for ab in whole for e in ab] + ([float(exact[i])] if math.isfinite(exact[i]) else [])
+            needed = (max(ends) - min(ends)) / width if ends else 0.0
+            for name, (a, b) in rows.items():
+                share = (min(b, hi) - max(a, lo)) / width
+                assert share >= READABLE or needed >= 0.6, (key, axis, L, param, float(sw.grid[i]), name,
+                                                             round(share, 3), round(needed, 3))
