@@ -14,7 +14,7 @@ st.markdown(
     "improve them we need to know how the *average* result changes when we change the distribution the "
     "draws come from. This app shows the ways to compute that, and why some are much noisier than others.**"
 )
-st.page_link(ui.PAGES[1][0], label="Start here: a nine-step path, one idea per page →", icon=":material/flag:")
+st.page_link(ui.PAGES[1][0], label="Start here: a ten-step path, one idea per page →", icon=":material/flag:")
 st.markdown(
     r"""
 Training a VAE, a policy or a Bayesian network means differentiating an **expectation**:

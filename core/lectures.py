@@ -54,6 +54,7 @@ from .objective import parse_objective
 from .presets import CUSTOM, PRESETS, formula_for
 from .quadrature import gradient_report
 from .scrub import AXIS_SYMBOL, plan_sweep
+from .iwae import ESTIMATORS as IWAE_ESTIMATORS
 from .vae import VAE_ESTIMATORS
 
 __all__ = ["Lecture", "Scene", "LectureError", "PAGES", "TRUTHS", "LAB_DEFAULTS", "REVEAL_RUNS", "LECTURE_DIR",
@@ -112,7 +113,10 @@ PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
         "ls": _range(-3.0, 1.0), "batch": _choice(4, 16, 64), "seed": _SEED}),
     "vae": ("pages/9_VAE_Trained_Live.py", {
         "d": _choice(2, 4, 8), "L": _choice(1, 2, 5), "steps": _choice(50, 300, 600, 1500), "seed": _SEED,
-        "vest": _choice(*VAE_ESTIMATORS, multi=True), "z0": _range(-3.0, 3.0)}),
+        "vest": _choice(*VAE_ESTIMATORS, multi=True), "z0": _range(-3.0, 3.0), "K": _choice(1, 5, 20)}),
+    "iwae": ("pages/10_Tighter_Bounds_IWAE.py", {
+        "sweep": _choice("K", "M"), "est": _choice(*IWAE_ESTIMATORS, multi=True),
+        "seed": _range(0, 2**31 - 1, integer=True)}),
 }
 SCRIPTS = {script: slug for slug, (script, _) in PAGES.items()}
 

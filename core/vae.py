@@ -15,6 +15,16 @@ gradient of the expected log-likelihood is estimated by
 ``score_loo``  the same with b = the mean log p(x|z) of the other L − 1 samples (L ≥ 2).
 
 The KL term is differentiated in closed form in every case.
+
+With the IWAE bound (Burda et al. 2016) at K samples, log (1/K) Σ_k w_k with log w_k =
+log p(x|z_k) + log N(z_k; 0, I) − log q(z_k|x), the decoder always gets the bound's own
+gradient and the encoder gets
+
+``iwae``       the pathwise gradient of the bound (its score term through q's parameters included);
+``iwae_dreg``  DReG (Tucker et al. 2018): Σ_k w̃_k² ∂log w_k/∂z_k ∂z_k/∂φ, with q's parameters
+               detached in log w (w̃ = softmax(log w)); see core/iwae.py for the Gaussian case.
+
+At K = 1 the IWAE bound is the ELBO with a one-sample KL.
 """
 from __future__ import annotations
 
@@ -29,13 +39,17 @@ import torch
 from torch import nn
 
 __all__ = ["VAE_ESTIMATORS", "load_digits", "VAE", "sampling_layer", "gaussian_kl", "elbo_terms", "train_vae",
-           "TrainResult", "encoder_gradient_stats", "image_grid", "decode_mean", "encode_mean"]
+           "TrainResult", "encoder_gradient_stats", "IWAE_ESTIMATORS", "iwae_log_weights", "iwae_step_grads", "image_grid", "decode_mean", "encode_mean"]
 
 DATA = Path(__file__).resolve().parent / "data" / "digits8x8.npz"
 VAE_ESTIMATORS = {
     "pathwise": "reparameterization (pathwise)",
     "score": "score function (REINFORCE)",
     "score_loo": "score function, leave-one-out baseline",
+}
+IWAE_ESTIMATORS = {
+    "iwae": "IWAE bound, pathwise encoder gradient",
+    "iwae_dreg": "IWAE bound, DReG encoder gradient",
 }
 
 
@@ -104,9 +118,56 @@ def elbo_terms(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: str) -
     return surrogate.mean(), (loglik.mean(0) - kl).detach().mean()
 
 
+def iwae_log_weights(model: VAE, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor,
+                     detach_q: bool = False, decoder=None) -> torch.Tensor:
+    """log w = log p(x|z) + log N(z; 0, I) − log q(z|x) for z = μ + σε, eps (K, B, d); (K, B).
+    With ``detach_q`` log q's μ and log σ² are detached (z keeps its path): STL's and DReG's log w."""
+    z = sampling_layer(mu, log_var, eps)
+    mq, lq = (mu.detach(), log_var.detach()) if detach_q else (mu, log_var)
+    log_q = (-0.5 * (z - mq) ** 2 / torch.exp(lq) - 0.5 * lq).sum(-1)
+    log_prior = (-0.5 * z ** 2).sum(-1)
+    if decoder is None:
+        log_lik = model.log_likelihood(x, z)
+    else:
+        log_lik = decoder(z)
+    return log_lik + log_prior - log_q  # the −½ log 2π terms of prior and q cancel
+
+
+def iwae_bound(log_w: torch.Tensor) -> torch.Tensor:
+    """log (1/K) Σ_k w_k per image, from log w (K, B)."""
+    return torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])
+
+
+def iwae_step_grads(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: str) -> float:
+    """Set ``.grad`` of every parameter to minus the gradient of the IWAE bound (mean over the batch),
+    the encoder's from ``estimator``; returns the bound's value."""
+    mu, log_var = model.encode(x)
+    if estimator == "iwae":
+        bound = iwae_bound(iwae_log_weights(model, x, mu, log_var, eps)).mean()
+        model.zero_grad()
+        (-bound).backward()
+        return float(bound.detach())
+    if estimator != "iwae_dreg":
+        raise ValueError(f"Unknown estimator {estimator!r}.")
+    log_w = iwae_log_weights(model, x, mu, log_var, eps, detach_q=True)
+    w = torch.softmax(log_w.detach(), 0)
+    enc = list(model.encoder.parameters())
+    dec = list(model.decoder.parameters())
+    g_enc = torch.autograd.grad((w ** 2 * log_w).sum(0).mean(), enc, retain_graph=True)
+    # The decoder's gradient is the bound's own: Σ w̃ ∇ log p(x|z), with z held fixed.
+    log_w_dec = iwae_log_weights(model, x, mu.detach(), log_var.detach(), eps)
+    bound = iwae_bound(log_w_dec).mean()
+    g_dec = torch.autograd.grad(bound, dec)
+    for p, g in zip(enc + dec, (*g_enc, *g_dec)):
+        p.grad = -g
+    return float(bound.detach())
+
+
 def encoder_gradient_stats(model: VAE, x: torch.Tensor, estimator: str, L: int, reps: int,
                            gen: torch.Generator) -> tuple[float, float]:
     """Total variance tr Var(g) and SNR ‖E g‖² / tr Var(g) of the encoder gradient g, from
+    (for ``iwae`` and ``iwae_dreg``, L is the bound's K and g the encoder's gradient of the IWAE
+    bound, pathwise or DReG; both have the same mean, the bound's gradient)
     ``reps`` independent noise draws on the batch x, with torch.func.vmap (no Python loop).
 
     Both are unbiased estimates: tr V̂ sums the per-coordinate sample variances (divisor
@@ -124,6 +185,11 @@ def encoder_gradient_stats(model: VAE, x: torch.Tensor, estimator: str, L: int, 
     def objective(p, e):
         mu_lv = functional_call(model.encoder, p, (x,))
         mu, log_var = mu_lv[..., : model.latent], mu_lv[..., model.latent:].clamp(-10.0, 10.0)
+        if estimator == "iwae":  # L is K here
+            return iwae_bound(iwae_log_weights(model, x, mu, log_var, e)).mean()
+        if estimator == "iwae_dreg":
+            log_w = iwae_log_weights(model, x, mu, log_var, e, detach_q=True)
+            return (torch.softmax(log_w.detach(), 0) ** 2 * log_w).sum(0).mean()
         kl = gaussian_kl(mu, log_var)
         z = sampling_layer(mu, log_var, e)
         if estimator == "pathwise":
@@ -149,7 +215,7 @@ class TrainResult:
     estimator: str
     steps: np.ndarray
     seconds: np.ndarray
-    elbo: np.ndarray  # ELBO on the evaluation set, nats per image
+    elbo: np.ndarray  # ELBO on the evaluation set, nats per image (IWAE runs: the IWAE bound at their K)
     grad_steps: np.ndarray
     grad_variance: np.ndarray
     grad_snr: np.ndarray
@@ -165,8 +231,9 @@ def train_vae(estimator: str, *, latent: int = 2, L: int = 1, steps: int = 600, 
     ``progress(step, steps)`` is called every ``eval_every`` steps; returning False stops
     training early (the result so far is returned, marked ``stopped``).
     """
-    if estimator not in VAE_ESTIMATORS:
+    if estimator not in VAE_ESTIMATORS and estimator not in IWAE_ESTIMATORS:
         raise ValueError(f"Unknown estimator {estimator!r}.")
+    iwae = estimator in IWAE_ESTIMATORS  # then L is the bound's K, and the evaluation is the IWAE bound at K
     if estimator == "score_loo" and L < 2:
         raise ValueError("score_loo needs L ≥ 2.")
     images, _ = load_digits()
@@ -175,7 +242,7 @@ def train_vae(estimator: str, *, latent: int = 2, L: int = 1, steps: int = 600, 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed + 1)
     eval_x = images[:512]
-    eval_eps = torch.randn((4, eval_x.shape[0], latent), generator=torch.Generator().manual_seed(12345))
+    eval_eps = torch.randn((L if iwae else 4, eval_x.shape[0], latent), generator=torch.Generator().manual_seed(12345))
     grad_x = images[512:576]
     steps_log, seconds_log, elbo_log = [], [], []
     g_steps, g_var, g_snr = [], [], []
@@ -185,8 +252,11 @@ def train_vae(estimator: str, *, latent: int = 2, L: int = 1, steps: int = 600, 
     def evaluate(step: int) -> None:
         with torch.no_grad():
             mu, log_var = model.encode(eval_x)
-            z = sampling_layer(mu, log_var, eval_eps)
-            elbo = (model.log_likelihood(eval_x, z).mean(0) - gaussian_kl(mu, log_var)).mean()
+            if iwae:
+                elbo = iwae_bound(iwae_log_weights(model, eval_x, mu, log_var, eval_eps)).mean()
+            else:
+                z = sampling_layer(mu, log_var, eval_eps)
+                elbo = (model.log_likelihood(eval_x, z).mean(0) - gaussian_kl(mu, log_var)).mean()
         steps_log.append(step)
         seconds_log.append(time.perf_counter() - start)
         elbo_log.append(float(elbo))
@@ -196,9 +266,12 @@ def train_vae(estimator: str, *, latent: int = 2, L: int = 1, steps: int = 600, 
         idx = torch.randint(0, images.shape[0], (batch,), generator=gen)
         x = images[idx]
         eps = torch.randn((L, batch, latent), generator=gen)
-        surrogate, _ = elbo_terms(model, x, eps, estimator)
-        opt.zero_grad()
-        (-surrogate).backward()
+        if iwae:
+            iwae_step_grads(model, x, eps, estimator)
+        else:
+            surrogate, _ = elbo_terms(model, x, eps, estimator)
+            opt.zero_grad()
+            (-surrogate).backward()
         opt.step()
         if step % eval_every == 0 or step == steps:
             evaluate(step)

@@ -45,7 +45,7 @@ def _links(at) -> list[tuple[str, str]]:
 
 def test_page_files_are_numbered_in_learning_path_order():
     root = Path(__file__).resolve().parents[2]
-    on_disk = sorted(p.name for p in (root / "pages").glob("*.py"))
+    on_disk = sorted((p.name for p in (root / "pages").glob("*.py")), key=lambda name: int(name.split("_")[0]))
     assert [Path(script).name for script, *_ in ui.PAGES[1:]] == on_disk
     for step, (script, *_) in enumerate(ui.PAGES[1:], start=1):
         assert re.match(rf"{step}_", Path(script).name), script

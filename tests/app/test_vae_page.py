@@ -49,3 +49,18 @@ def test_training_runs_at_background_priority_and_gives_it_back():
     thread.join()
     assert seen["inside"] == min(seen["before"] + 5, 19)
     assert seen["after"] == seen["before"] or os.geteuid() != 0  # only privileged processes may raise it back
+
+
+def test_iwae_section_trains_both_encoder_gradients():
+    at = open_page(PAGE, timeout=300, steps="50", K="5")
+    assert not at.exception
+    at.button(key="train_iwae").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    tables = [t.value.to_dict("records") for t in at.dataframe]
+    iwae_rows = [r for t in tables for r in t if "encoder gradient" in r]
+    assert [r["encoder gradient"] for r in iwae_rows] == ["IWAE bound, pathwise encoder gradient",
+                                                          "IWAE bound, DReG encoder gradient"]
+    assert all(-60 < float(r["final IWAE bound, K = 5 (nats/image)"]) < 0 for r in iwae_rows)
+    captions = " ".join(c.value for c in at.caption)
+    assert "times the pathwise one's" in captions or "not compared" in captions
+    assert "first 512 training images" in captions

@@ -108,3 +108,43 @@ def test_the_16_draw_snr_is_unbiased_against_an_independent_reference():
     assert abs(small.mean() - reference) < 4 * se, (small.mean(), reference, se)
     assert 4 * se < 0.03  # precise enough to tell it from the biased estimate, ≈ 1/16 = 0.0625
     assert encoder_gradient_stats(model, x, "score", 1, 64, gen)[0] > 0
+
+
+def test_iwae_training_and_dreg_has_the_iwae_mean_gradient():
+    """DReG's encoder gradient has the IWAE bound's mean (paired, same noise) and a higher SNR;
+    a short IWAE training improves the bound."""
+    from core.vae import iwae_bound, iwae_log_weights
+
+    torch.manual_seed(0)
+    model = VAE(2)
+    images, _ = load_digits()
+    x = images[:8]
+    from torch.func import functional_call, grad, vmap
+    params = {k: v.detach() for k, v in model.encoder.named_parameters()}
+
+    def make(estimator):
+        def objective(p, e):
+            mu_lv = functional_call(model.encoder, p, (x,))
+            mu, log_var = mu_lv[..., :2], mu_lv[..., 2:].clamp(-10.0, 10.0)
+            if estimator == "iwae":
+                return iwae_bound(iwae_log_weights(model, x, mu, log_var, e)).mean()
+            log_w = iwae_log_weights(model, x, mu, log_var, e, detach_q=True)
+            return (torch.softmax(log_w.detach(), 0) ** 2 * log_w).sum(0).mean()
+        return objective
+
+    eps = torch.randn((3000, 5, 8, 2), generator=torch.Generator().manual_seed(0))
+    flat = {e: torch.cat([g.reshape(3000, -1) for g in vmap(grad(make(e)), in_dims=(None, 0), randomness="different")(
+        params, eps).values()], 1).double() for e in ("iwae", "dreg")}
+    flat = {k: v.detach() for k, v in flat.items()}
+    diff = flat["dreg"] - flat["iwae"]
+    sd = diff.std(0)
+    moving = sd > 0  # the parameters the noise moves at all (the rest are equal draw for draw)
+    assert float(diff.mean(0)[~moving].abs().max()) < 1e-9
+    z = diff.mean(0)[moving] / (sd[moving] / math.sqrt(3000))
+    assert float(z.abs().max()) < 5
+    wrong = 2 * flat["dreg"]  # a doubled DReG is caught by the same check
+    z_wrong = (wrong - flat["iwae"]).mean(0)[moving] / ((wrong - flat["iwae"]).std(0)[moving] / math.sqrt(3000))
+    assert float((z_wrong ** 2).mean()) > 3 * float((z ** 2).mean())  # far more than chance (≈ 1 a coordinate)
+    assert float(flat["dreg"].var(0).sum()) < float(flat["iwae"].var(0).sum())
+    result = train_vae("iwae_dreg", L=5, steps=100, seed=0)
+    assert result.elbo[-1] > result.elbo[0] + 10
