@@ -19,15 +19,21 @@ Estimators, each an average over L draws (``reps`` of them, all batched):
 ``arm`` (K = 2)       ARM: (f(1[u > σ(−α)]) − f(1[u < σ(α)])) (u − ½), α = θ₁ − θ₀ (unbiased)
 ``disarm`` (K = 2)    DisARM: ½ (f(b) − f(b̃)) (−1)^{b̃} 1[b ≠ b̃] σ(|α|) with the antithetic
                       pair b = 1[u < σ(α)], b̃ = 1[1 − u < σ(α)]                (unbiased)
+``rebar`` (K = 2)     REBAR: the score function with a relaxed, reparameterized control
+                      variate c(z) = η f(x(σ(z/λ))) (see :func:`_rebar`)  (unbiased for any η, λ)
+``relax`` (K = 2)     RELAX: REBAR's c plus a small network r_ρ(z) (see :func:`_relax`)
+                                                                  (unbiased for any η, λ, ρ)
 
 For K = 2, ∂/∂θ₁ = −∂/∂θ₀ = ∂/∂α. Gumbel-max: argmax(θ + g) is an exact draw from π.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from .estimators import seeded_generator
 from .objective import parse_objective
@@ -35,7 +41,8 @@ from .objective import parse_objective
 __all__ = ["DISCRETE_ESTIMATORS", "exact_discrete_gradient", "estimate_discrete", "exact_discrete_value",
            "probabilities", "MAX_DISCRETE_SAMPLES", "straight_through_moments", "binary_relaxed_moments",
            "descent_race", "gumbel_max_frequencies", "soft_samples", "hard_gumbel_softmax_jacobians",
-           "DISCRETE_PRESETS", "DISCRETE_PRESET_LABELS", "parse_values"]
+           "DISCRETE_PRESETS", "DISCRETE_PRESET_LABELS", "parse_values", "ControlVariate", "relax_estimate",
+           "relaxed_draws", "objective_derivatives", "check_control"]
 
 MAX_DISCRETE_SAMPLES = 2_000_000  # reps × L
 GUMBEL_RAO_SAMPLES = 8
@@ -51,8 +58,11 @@ DISCRETE_ESTIMATORS: dict[str, tuple[str, bool]] = {
     "gumbel_rao": ("Gumbel-Rao (biased)", False),
     "arm": ("ARM (K = 2)", True),
     "disarm": ("DisARM (K = 2)", True),
+    "rebar": ("REBAR (K = 2)", True),
+    "relax": ("RELAX (K = 2)", True),
 }
-_BINARY_ONLY = {"arm", "disarm"}
+_BINARY_ONLY = {"arm", "disarm", "rebar", "relax"}
+_RELAXED = {"rebar", "relax"}  # their control variate differentiates f: unbiased only for a continuous f
 
 
 def _as_vector(values, name: str) -> torch.Tensor:
@@ -113,9 +123,174 @@ def _gumbel(shape, gen: torch.Generator) -> torch.Tensor:
     return u.log_().neg_().log_().neg_()
 
 
-def _generators(seed: int) -> tuple[torch.Generator, torch.Generator, torch.Generator]:
-    """Independent streams for the Gumbel draws, Gumbel-Rao's conditional draws and ARM's uniforms."""
-    return seeded_generator(seed, 100), seeded_generator(seed, 101), seeded_generator(seed, 102)
+def _generators(seed: int) -> tuple[torch.Generator, ...]:
+    """Independent streams for the Gumbel draws, Gumbel-Rao's conditional draws, ARM's uniforms
+    and REBAR/RELAX's (u, v) pairs (a stream of their own: the others' draws do not change)."""
+    return (seeded_generator(seed, 100), seeded_generator(seed, 101), seeded_generator(seed, 102),
+            seeded_generator(seed, 105))
+
+
+# ---------------------------------------------------------------------------------------
+# REBAR and RELAX (K = 2). Written in numpy, with every derivative written out: the same
+# function serves estimate_discrete (f parsed, its derivatives by autograd) and the toy's
+# training in core/relax.py (f = (x − t)², closed forms), where a step must cost microseconds.
+# tests/core/test_relax.py checks the written-out derivatives against autograd on the same draws.
+
+@dataclass(frozen=True)
+class ControlVariate:
+    """REBAR/RELAX's control variate c(z) = η f(v₀ + (v₁ − v₀) σ(z/λ)) + r(z), with
+    r(z) = Σ_h a_h tanh(w_h z + c_h) + d when ``net`` = (w, c, a, d) is given (RELAX), and
+    r ≡ 0 otherwise (REBAR, and RELAX with its network at zero)."""
+    eta: float = 1.0
+    lam: float = 0.5
+    net: tuple | None = None
+
+
+def check_control(eta, lam, net=None) -> ControlVariate:
+    """A ControlVariate from user-facing numbers, with a clear message for anything unusable."""
+    for name, x in (("η", eta), ("λ", lam)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise ValueError(f"The control variate's {name} must be a finite number.")
+    if not 0 < lam <= 1e3 or abs(eta) > 1e3:
+        raise ValueError("The control variate needs 0 < λ ≤ 1000 and |η| ≤ 1000.")
+    if net is not None:
+        try:
+            w, c, a = (np.asarray(p, dtype=np.float64) for p in net[:3])
+            d = float(net[3])
+        except (TypeError, ValueError, IndexError):
+            raise ValueError("RELAX's network is (w, c, a, d): three equal-length lists of numbers and one number.") from None
+        if w.ndim != 1 or w.shape != c.shape or w.shape != a.shape or w.size < 1:
+            raise ValueError("RELAX's network is (w, c, a, d): three equal-length lists of numbers and one number.")
+        if not all(np.isfinite(p).all() for p in (w, c, a)) or not math.isfinite(d):
+            raise ValueError("RELAX's network weights must be finite numbers.")
+        net = (w, c, a, d)
+    return ControlVariate(float(eta), float(lam), net)
+
+
+def objective_derivatives(objective):
+    """x ↦ (f, f′) or (f, f′, f″) on a numpy array, by autograd through the parsed objective
+    (twice for f″: the same derivatives a network would see)."""
+    def derivs(x: np.ndarray, order: int = 1):
+        leaf = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).requires_grad_(True)
+        with np.errstate(all="ignore"), torch.enable_grad():
+            out = objective(leaf)
+            (d1,) = torch.autograd.grad(out.sum(), leaf, create_graph=order > 1)
+            if order < 2:
+                return out.detach().numpy(), d1.numpy()
+            d2 = (torch.autograd.grad(d1.sum(), leaf, allow_unused=True)[0] if d1.requires_grad else None)
+            d2 = torch.zeros_like(leaf) if d2 is None else d2
+            return out.detach().numpy(), d1.detach().numpy(), d2.detach().numpy()
+    return derivs
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def relaxed_draws(alpha, u, v):
+    """The draws REBAR and RELAX share, for p(b = 1) = θ = σ(α), from u, v ~ U(0, 1):
+
+    z = α + logit u, b = H(z) = 1[u > 1 − θ], and z̃ ~ z | b from v:
+    b = 1: z̃ = log(v/((1 − v)(1 − θ)) + 1) = softplus(logit v + softplus(α));
+    b = 0: z̃ = −log(v/((1 − v)θ) + 1) = −softplus(logit v + softplus(−α)).
+    z̃ moves with α: dz̃/dα = θ σ(logit v + softplus(α)) (b = 1), (1 − θ) σ(logit v + softplus(−α)) (b = 0).
+    Returns b, z, z̃, dz̃/dα and the score ∂log p(b)/∂α = b − θ (arrays broadcast)."""
+    theta = expit(alpha)
+    z = alpha + (np.log(u) - np.log1p(-u))
+    b = z > 0
+    a = (np.log(v) - np.log1p(-v)) + _softplus(np.where(b, alpha, -alpha))
+    z_tilde = np.where(b, 1.0, -1.0) * _softplus(a)
+    dz_tilde = np.where(b, theta, 1.0 - theta) * expit(a)
+    return b, z, z_tilde, dz_tilde, b - theta
+
+
+def relax_estimate(alpha, u, v, derivs, f_values, values, eta, log_lam, net=None, phi_grad=False,
+                   drop_dz_tilde=False):
+    """One-draw estimates of ∂E[f]/∂α (α = logit θ) for each (u, v), with
+    c(z) = η f(x(σ(z/λ))) + r(z), x(y) = v₀ + (v₁ − v₀) y (see :class:`ControlVariate`):
+
+        ĝ = [f(v_b) − c(z̃)] (b − θ) + c′(z) − c′(z̃) dz̃/dα,
+        c′(z) = η f′(x) (v₁ − v₀) q/λ + r′(z),  q = y(1 − y), y = σ(z/λ).
+
+    Unbiased for any η, λ, ρ: E[c(z̃) (b − θ)] + E[c′(z̃) dz̃/dα] = ∂E[c(z)]/∂α = E[c′(z)].
+    ``eta``, ``log_lam`` broadcast with ``alpha``/``u``; ``net`` = (w, c, a, d), the first three
+    broadcasting with ``u[..., None]`` (the hidden units last), d with ``u``.
+
+    With ``phi_grad``, also ∂ĝ/∂φ for φ = (η, log λ, w, c, a, d), written out
+    (∂ĝ/∂φ = −(b − θ) ∂c(z̃)/∂φ + ∂c′(z)/∂φ − dz̃/dα ∂c′(z̃)/∂φ, with ζ = z/λ):
+        ∂c/∂η = f(x),                ∂c′/∂η = f′(x)(v₁ − v₀) q/λ,
+        ∂c/∂log λ = −η f′(x)(v₁ − v₀) q ζ,
+        ∂c′/∂log λ = −η (v₁ − v₀)(q/λ) [f″(x)(v₁ − v₀) q ζ + f′(x)(1 − 2y) ζ + f′(x)],
+        with T = tanh(w z + c), S = 1 − T²:  ∂r/∂a = T, ∂r/∂w = a S z, ∂r/∂c = a S, ∂r/∂d = 1,
+        ∂r′/∂a = w S, ∂r′/∂w = a S (1 − 2 w T z), ∂r′/∂c = −2 a w T S, ∂r′/∂d = 0.
+    ``derivs(x, order)`` gives (f, f′[, f″]) at relaxed points; ``f_values`` = (f(v₀), f(v₁)).
+    ``drop_dz_tilde`` leaves out dz̃/dα (a known mistake, for the tests only: it is biased)."""
+    b, z, zt, dzt, s = relaxed_draws(alpha, u, v)
+    if drop_dz_tilde:
+        dzt = np.zeros_like(dzt)
+    v0, v1 = float(values[0]), float(values[1])
+    delta = v1 - v0
+    lam = np.exp(log_lam)
+    zz = np.stack(np.broadcast_arrays(z, zt))  # (2, ...): the control variate at z and at z̃ at once
+    zeta = zz / lam
+    y = expit(zeta)
+    q = y * (1.0 - y)
+    F = derivs(v0 + delta * y, 2 if phi_grad else 1)
+    f, fp = F[0], F[1]
+    dfy = fp * delta * q / lam  # ∂f(x(σ(z/λ)))/∂z
+    c, cp = eta * f, eta * dfy
+    if net is not None:
+        w, cc, a, d = net
+        zH = zz[..., None]
+        T = np.tanh(zH * w + cc)
+        S = 1.0 - T * T
+        c = c + (a * T).sum(-1) + d
+        cp = cp + (a * w * S).sum(-1)
+    fb = np.where(b, f_values[1], f_values[0])
+    g = (fb - c[1]) * s + cp[0] - cp[1] * dzt
+    if not phi_grad:
+        return g
+
+    def along(dc, dcp, s=s, dzt=dzt):
+        return -s * dc[1] + dcp[0] - dzt * dcp[1]
+
+    fpp = F[2]
+    grads = {"eta": along(f, dfy),
+             "log_lam": along(-eta * fp * delta * q * zeta,
+                              -(eta * delta * q / lam) * (fpp * delta * q * zeta + fp * (1.0 - 2.0 * y) * zeta + fp))}
+    if net is not None:
+        sH, dH = s[..., None], dzt[..., None]
+        grads["w"] = along(a * S * zH, a * S * (1.0 - 2.0 * w * T * zH), sH, dH)
+        grads["c"] = along(a * S, -2.0 * a * w * T * S, sH, dH)
+        grads["a"] = along(T, w * S, sH, dH)
+        grads["d"] = -s * np.ones_like(g)
+    return g, grads
+
+
+def _rebar(alpha, u, v, derivs, f_values, values, cv: ControlVariate):
+    """REBAR (Tucker et al. 2017) for a binary b, ∂/∂α with θ = σ(α): the score function with
+    the control variate c(z) = η f(σ(z/λ)), its expectation added back by reparameterization:
+
+        ĝ = [f(b) − η f(σ(z̃/λ))] (b − θ) + η ∂f(σ(z/λ))/∂α − η ∂f(σ(z̃/λ))/∂α,
+
+    z = α + logit u, b = H(z), z̃ ~ z | b (the total derivative through z̃'s dependence on θ
+    included: see :func:`relaxed_draws`). f is the page's f at the relaxed value
+    x = v₀ + (v₁ − v₀) σ(z/λ). Unbiased for any η and λ > 0; η = 0 is REINFORCE (∂/∂α)."""
+    return relax_estimate(alpha, u, v, derivs, f_values, values, cv.eta, math.log(cv.lam))
+
+
+def _relax(alpha, u, v, derivs, f_values, values, cv: ControlVariate):
+    """RELAX (Grathwohl et al. 2018) for a binary b: REBAR's estimator with a learned control
+    variate c(z) = η f(σ(z/λ)) + r_ρ(z), r a one-hidden-layer tanh network:
+
+        ĝ = [f(b) − c(z̃)] ∂log p(b)/∂α + ∂c(z)/∂α − ∂c(z̃)/∂α,  ∂log p(b)/∂α = b − θ.
+
+    Unbiased for any η, λ, ρ. With the network at zero (``cv.net`` None) it is REBAR."""
+    net = None
+    if cv.net is not None:
+        w, c, a, d = cv.net
+        net = (w[None, None, :], c[None, None, :], a[None, None, :], d)
+    return relax_estimate(alpha, u, v, derivs, f_values, values, cv.eta, math.log(cv.lam), net)
 
 
 def _argmax_first_axis(z: torch.Tensor) -> torch.Tensor:
@@ -133,8 +308,8 @@ def _argmax_first_axis(z: torch.Tensor) -> torch.Tensor:
 
 
 def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Tensor, fprime_all: torch.Tensor,
-               L: int, tau: float, names: list[str], gens: tuple[torch.Generator, torch.Generator, torch.Generator]
-               ) -> dict[str, torch.Tensor]:
+               L: int, tau: float, names: list[str], gens: tuple[torch.Generator, ...],
+               cv: ControlVariate = ControlVariate()) -> dict[str, torch.Tensor]:
     """The estimators for per-replicate logits ``theta`` (reps, K): {name: (reps, K)}, given
     f and f' at the category values (``f_all``, ``fprime_all``).
 
@@ -148,16 +323,16 @@ def _estimates(objective, theta: torch.Tensor, v: torch.Tensor, f_all: torch.Ten
     needs = {"gumbel": bool(wanted - _BINARY_ONLY),  # the shared Gumbels, θ + g
              "k": bool(wanted - _BINARY_ONLY - {"gumbel_softmax"}),  # the categories argmax(θ + g)
              "fprime_k": bool(wanted & {"straight_through", "st_gumbel_softmax", "gumbel_rao"})}
-    parts = [_estimates_block(objective, theta[s:s + rows], v, f_all, fprime_all, L, tau, names, gens, needs)
+    parts = [_estimates_block(objective, theta[s:s + rows], v, f_all, fprime_all, L, tau, names, gens, needs, cv)
              for s in range(0, reps, rows)]
     return {n: torch.cat([p[n] for p in parts]) for n in names}
 
 
-def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens, needs):
+def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens, needs, cv=ControlVariate()):
     """``_estimates`` for one block of replicates. Arrays are laid out category-first,
     (K, rows, L), so sums and softmaxes over the categories run over contiguous rows."""
     rows, K = theta.shape
-    gen, gen_rao, gen_arm = gens
+    gen, gen_rao, gen_arm, gen_relax = gens
     pi = torch.softmax(theta, -1)  # (rows, K)
     out: dict[str, torch.Tensor] = {}
     vk = v[:, None, None]  # (K, 1, 1)
@@ -214,6 +389,15 @@ def _estimates_block(objective, theta, v, f_all, fprime_all, L, tau, names, gens
             sign = 1.0 - 2.0 * b_tilde.to(torch.float64)
             g = 0.5 * (fz(b) - fz(b_tilde)) * sign * (b != b_tilde).to(torch.float64) * torch.sigmoid(alpha.abs())
             out["disarm"] = torch.stack([-g.mean(dim=1), g.mean(dim=1)], dim=1)
+    if "rebar" in names or "relax" in names:
+        alpha = (theta[:, 1] - theta[:, 0])[:, None].numpy()  # (rows, 1)
+        uv = torch.rand((rows, L, 2), generator=gen_relax, dtype=torch.float64).numpy()
+        u, w = (np.clip(uv[..., i], 1e-300, 1.0 - 2.0 ** -53) for i in (0, 1))
+        derivs, f_values, values = objective_derivatives(objective), f_all.numpy(), v.numpy()
+        for name, estimator in (("rebar", _rebar), ("relax", _relax)):
+            if name in names:
+                g = torch.from_numpy(estimator(alpha, u, w, derivs, f_values, values, cv).mean(axis=1))
+                out[name] = torch.stack([-g, g], dim=1)
     return out
 
 
@@ -260,7 +444,7 @@ def _names(estimators, K: int, L: int) -> list[str]:
     if bad:
         raise ValueError(f"Unknown estimator(s): {', '.join(bad)}.")
     if K != 2 and any(n in _BINARY_ONLY for n in names):
-        raise ValueError("ARM and DisARM are defined for two categories (K = 2).")
+        raise ValueError("ARM, DisARM, REBAR and RELAX are defined for two categories (K = 2).")
     if L < 2 and "score_loo" in names:
         raise ValueError("score_loo needs L ≥ 2.")
     return names
@@ -273,11 +457,14 @@ def _check_tau(tau) -> float:
 
 
 def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int = 0, tau: float = 1.0,
-                      estimators=None) -> dict[str, np.ndarray]:
+                      estimators=None, rebar_eta: float = 1.0, rebar_lambda: float = 0.5,
+                      relax_net=None) -> dict[str, np.ndarray]:
     """``reps`` independent L-draw estimates of ∂/∂θ E[f(x)] per estimator: {name: (reps, K)}.
 
-    ``estimators`` defaults to every estimator that applies (ARM and DisARM need K = 2,
-    leave-one-out needs L ≥ 2). Draws are shared where estimators can share them: the
+    ``estimators`` defaults to every estimator that applies (ARM, DisARM, REBAR and RELAX
+    need K = 2, leave-one-out needs L ≥ 2). REBAR and RELAX use the control variate
+    η = ``rebar_eta``, λ = ``rebar_lambda`` and RELAX's network ``relax_net`` = (w, c, a, d)
+    (None: zero, where RELAX is REBAR); they draw their own (u, v) stream. Draws are shared where estimators can share them: the
     score-function family, straight-through and the Gumbel family all use the same
     categories (the argmax of the same Gumbel-perturbed logits).
     """
@@ -293,10 +480,11 @@ def estimate_discrete(objective, logits, values, *, L: int, reps: int, seed: int
         raise ValueError(f"reps × L = {L * reps:,} is too large (at most {MAX_DISCRETE_SAMPLES:,}).")
     tau = _check_tau(tau)
     names = _names(estimators, K, L)
+    cv = check_control(rebar_eta, rebar_lambda, relax_net)
     with np.errstate(all="ignore"):
         f_all, fprime_all = _f_values(objective, v), _f_derivatives(objective, v)  # f, f' at each category's value
         out = _estimates(objective, theta.expand(reps, K).clone(), v, f_all, fprime_all, L, tau, names,
-                         _generators(seed))
+                         _generators(seed), cv)
     return {n: out[n].detach().numpy() for n in names}
 
 
@@ -364,7 +552,8 @@ def binary_relaxed_moments(objective, logits, values, tau: float) -> dict[str, t
 
 
 def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, tau: float, chains: int,
-                 seed: int = 0, estimators=None) -> dict[str, np.ndarray]:
+                 seed: int = 0, estimators=None, rebar_eta: float = 1.0, rebar_lambda: float = 0.5,
+                 relax_net=None) -> dict[str, np.ndarray]:
     """Gradient descent on the logits to minimise E[f(x)], one run per estimator.
 
     ``chains`` independent runs per estimator; returns {name: (steps + 1, chains) array
@@ -379,6 +568,7 @@ def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, ta
     K = theta0.numel()
     tau = _check_tau(tau)
     names = _names(estimators, K, int(L))
+    cv = check_control(rebar_eta, rebar_lambda, relax_net)
     groups = [g for g in ([n for n in names if n != "gumbel_rao"], [n for n in names if n == "gumbel_rao"]) if g]
     out = {}
     with np.errstate(all="ignore"):
@@ -389,7 +579,7 @@ def descent_race(objective, logits, values, *, steps: int, lr: float, L: int, ta
             history = [torch.softmax(theta, -1) @ f_all]
             gens = _generators(seed * 100_003 + 7919 * i)  # drawn from step by step
             for _ in range(steps):
-                estimates = _estimates(objective, theta, v, f_all, fprime_all, int(L), tau, group, gens)
+                estimates = _estimates(objective, theta, v, f_all, fprime_all, int(L), tau, group, gens, cv)
                 theta = theta - lr * torch.stack([estimates[n] for n in group]).gather(0, own)[0]
                 history.append(torch.softmax(theta, -1) @ f_all)
             runs = torch.stack(history).numpy()  # (steps + 1, len(group) · chains)

@@ -38,6 +38,8 @@ COLORS = {
     "gumbel_rao": "#938025",
     "arm": "#117733",
     "disarm": "#1D8FC8",
+    "rebar": "#7A6FF0",
+    "relax": "#AD5E99",
 }
 EXACT_COLOR = "#7F7F7F"
 # Colours for series that are not estimators (categories, digits), in the order they are used.

@@ -104,8 +104,8 @@ PAGES: dict[str, tuple[str, dict[str, tuple]]] = {
         "preset": _choice(*DISCRETE_PRESETS), **{f"th{i}": _range(-4.0, 4.0) for i in range(6)},
         "tau": _choice(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), "L": _choice(1, 2, 5, 10, 50),
         "reps": _choice(500, 1000, 2000, 5000), "seed": _range(0, 2**31 - 1, integer=True),
-        "section": _choice("tau", "race", "gumbel"),
-        "lr": _choice(0.1, 0.3, 1.0, 3.0)}),
+        "section": _choice("tau", "race", "gumbel", "relax"),
+        "lr": _choice(0.1, 0.3, 1.0, 3.0), "rt": _choice(0.499, 0.45)}),  # the page's default first
     "policy": ("pages/7_Policy_Gradients.py", {
         "c": _range(0.0, 10.0), "noise": _range(0.0, 3.0), "batch": _choice(2, 4, 8, 16, 32),
         "lr": _choice(0.05, 0.1, 0.2, 0.5, 1.0), "seed": _SEED, "c2": _range(0.0, 5.0), "sseed": _SEED}),

@@ -5,12 +5,14 @@ import streamlit as st
 
 import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
-from core.discrete import (DISCRETE_ESTIMATORS, DISCRETE_PRESET_LABELS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
+from core.discrete import (_BINARY_ONLY, DISCRETE_ESTIMATORS, ControlVariate, DISCRETE_PRESET_LABELS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
                            estimate_discrete, exact_discrete_gradient, gumbel_max_frequencies,
                            hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
                            straight_through_moments)
 from core.snippets import discrete_snippet
 from core.figures import COLORS, gumbel_max_figure, labelled_histograms, race_figure, soft_path_figure, tau_curves
+from core.figures_relax import WINDOW, smooth_variance, toy_race_figure, variance_steps_figure
+from core.relax import TOY_LABELS, TOY_TARGETS, toy_moments, train_toy, tune_control
 from core.stats import summarize
 
 ui.page_setup("Discrete variables", ":material/category:")
@@ -75,10 +77,35 @@ def tau_study(text, logits, values, j, seed):
 @st.cache_data(max_entries=16, show_spinner=False)
 @ui.admitted
 def race(text, logits, values, L, tau, lr, seed):
-    names = [n for n in DISCRETE_ESTIMATORS if (n not in ("arm", "disarm") or len(values) == 2)
+    names = [n for n in DISCRETE_ESTIMATORS if (n not in _BINARY_ONLY or len(values) == 2)
              and (n != "score_loo" or L >= 2)]
     return descent_race(text, list(logits), list(values), steps=200, lr=lr, L=L, tau=tau, chains=16, seed=seed,
                         estimators=names)
+
+
+RELAX_STEPS, RELAX_CHAINS, RELAX_MC = 2000, 8, 20000
+UNTUNED = ControlVariate(1.0, 0.5)  # estimate_discrete's defaults: η = 1, λ = 0.5, RELAX's network at zero
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+@ui.admitted
+def relax_study(t, seed):
+    """The papers' toy at θ = ½: control variates tuned there (α frozen), exact variances
+    (enumeration, quadrature), a Monte Carlo check, and the 2,000-step race."""
+    tuned = tune_control(t, steps=RELAX_STEPS, seed=seed)
+    controls = {"rebar_eta0": ControlVariate(0.0, 0.5), "rebar_untuned": UNTUNED, "rebar": tuned["rebar"],
+                "relax": tuned["relax"]}
+    moments = toy_moments(t, 0.5, controls)
+    text = f"(x - {t})**2"
+    mc = {}
+    for name, cv in (("rebar", tuned["rebar"]), ("relax", tuned["relax"])):
+        x = estimate_discrete(text, [0.0, 0.0], [0.0, 1.0], L=1, reps=RELAX_MC, seed=seed, estimators=[name],
+                              rebar_eta=cv.eta, rebar_lambda=cv.lam, relax_net=cv.net)[name][:, 1]
+        c = x - x.mean()
+        mc[name] = (float(x.var(ddof=1)), float(np.sqrt(max(np.mean(c ** 4) - x.var() ** 2, 0.0) / x.size)))
+    runs = train_toy(t, steps=RELAX_STEPS, chains=RELAX_CHAINS, seed=seed)
+    runs = {n: {"theta": r["theta"], "variance": r["variance"]} for n, r in runs.items()}
+    return tuned, moments, mc, runs
 
 
 def _tau_sentence(grid, exact_curves: dict, mc: dict) -> str:
@@ -166,6 +193,87 @@ def controls():
     return objective, values, logits, float(tau), int(L), int(reps), int(seed)
 
 
+def _times(a: float, b: float, what_a: str, what_b: str) -> str:
+    """'A's variance (x) is r× lower/higher than B's (y)', from the two numbers."""
+    if b <= 0 or a <= 0:
+        return f"{what_a}'s variance is {a:.3g}, {what_b}'s {b:.3g}"
+    r = b / a
+    if abs(r - 1) < 0.005:
+        return f"{what_a}'s variance ({a:.4g}) is level with {what_b}'s ({b:.4g})"
+    return (f"{what_a}'s variance ({a:.3g}) is {r:.3g}× lower than {what_b}'s ({b:.3g})" if r > 1 else
+            f"{what_a}'s variance ({a:.3g}) is {1 / r:.3g}× higher than {what_b}'s ({b:.3g})")
+
+
+def relax_section(seed: int) -> None:
+    st.markdown(
+        r"The papers' toy, whatever the setting above: $b\sim\mathrm{Bernoulli}(\theta)$, $\theta=\sigma(\alpha)$, "
+        r"$f(b)=(b-t)^2$, minimise $\mathbb E[f]$ (REBAR's paper: $t=0.45$; RELAX's: $t=0.499$). With $z=\alpha+\mathrm{logit}\,u$, "
+        r"$b=H(z)$ and $\tilde z\sim z\mid b$ drawn from a second uniform, RELAX is "
+        r"$\hat g=[f(b)-c(\tilde z)]\,\partial_\alpha\log p(b)+\partial_\alpha c(z)-\partial_\alpha c(\tilde z)$, "
+        r"unbiased for any $c$. REBAR's $c(z)=\eta f(\sigma(z/\lambda))$; RELAX adds a 10-unit tanh network. "
+        r"Both tune their control variate by the one-draw gradient of the variance, $2\hat g\,\partial\hat g/\partial\phi$."
+    )
+    t = st.radio("target t in f(b) = (b − t)²: 0.45 as in REBAR's paper, 0.499 as in RELAX's", list(TOY_TARGETS),
+                 index=len(TOY_TARGETS) - 1, horizontal=True, format_func=lambda x: f"{x:g}", key="rt",
+                 bind="query-params")
+    with st.spinner("Tuning the control variates and racing 2,000 steps…"):
+        tuned, m, mc, runs = relax_study(float(t), seed)
+    g_theta, g_alpha = m["score_theta"][0], m["score"][0]
+    top = max(v for _, v in m.values())
+    var = {n: (0.0 if v < 1e-12 * top else v) for n, (_, v) in m.items()}  # DisARM's 1e-19 is 0 up to rounding
+    rb, rx = tuned["rebar"], tuned["relax"]
+    rows_spec = [
+        ("REINFORCE, ∂/∂θ", "∂/∂θ", "score_theta", "enumeration", None),
+        ("REINFORCE, ∂/∂α", "∂/∂α", "score", "enumeration", None),
+        ("REBAR, η = 0", "∂/∂α", "rebar_eta0", "quadrature", None),
+        ("REBAR untuned (η = 1, λ = 0.5)", "∂/∂α", "rebar_untuned", "quadrature", None),
+        ("RELAX untuned (network at 0: REBAR's)", "∂/∂α", "rebar_untuned", "quadrature", None),
+        (f"REBAR tuned (η = {rb.eta:.3g}, λ = {rb.lam:.3g})", "∂/∂α", "rebar", "quadrature", "rebar"),
+        (f"RELAX tuned (η = {rx.eta:.3g}, λ = {rx.lam:.3g}, network)", "∂/∂α", "relax", "quadrature", "relax"),
+        ("ARM", "∂/∂α", "arm", "exact (piecewise)", None),
+        ("DisARM", "∂/∂α", "disarm", "exact (piecewise)", None),
+    ]
+    rows = [{"estimator at θ = ½": label, "mean": f"{m[key][0]:.6g}", "variance (one draw)": f"{var[key]:.6g}",
+             "by": how, f"Monte Carlo ({RELAX_MC:,} draws)": (f"{mc[mc_key][0]:.4g} ± {mc[mc_key][1]:.2g}" if mc_key else "—")}
+            for label, of, key, how, mc_key in rows_spec]
+    ui.table(rows, key="relax_table")
+    ranked = sorted(((var[k], lab) for lab, of, k, _, _ in rows_spec if of == "∂/∂α"), key=lambda p: p[0])
+    same = abs(var["rebar_eta0"] - var["score"]) <= 1e-9 * var["score"]
+    sentences = [
+        f"Exact: ∂E[f]/∂θ = 1 − 2t = {g_theta:.4g}, so ∂E[f]/∂α = θ(1 − θ)(1 − 2t) = {g_alpha:.4g} at θ = ½, "
+        f"while one REINFORCE draw (∂/∂α) has a standard deviation {np.sqrt(var['score']) / abs(g_alpha):.3g} times that.",
+        ("REBAR with η = 0 is REINFORCE: the same variance, " if same else "REBAR with η = 0: variance ")
+        + f"{var['rebar_eta0']:.6g} (REINFORCE ∂/∂α: {var['score']:.6g}).",
+        _times(var["rebar"], var["score"], "Tuned REBAR", "REINFORCE") + f"; its η went from 1 to {rb.eta:.3g}.",
+        _times(var["relax"], var["score"], "Tuned RELAX", "REINFORCE") + "; "
+        + _times(var["relax"], var["rebar"], "RELAX", "tuned REBAR") + ".",
+        "Lowest variance at θ = ½: " + ", then ".join(f"{lab} ({v:.3g})" for v, lab in ranked[:3]) + ".",
+    ]
+    if var["disarm"] == 0:
+        sentences.append("DisARM's is 0 here: at θ = ½ its antithetic pair always differs, and every draw gives "
+                         "(f(1) − f(0))/4, the exact gradient.")
+    st.markdown(" ".join(sentences))
+    st.caption(f"Tuned: {RELAX_STEPS:,} Adam steps (step 0.01) on φ at θ = ½, seed {seed}. Exact variances by "
+               "enumeration (REINFORCE), piecewise Gauss–Legendre (ARM, DisARM) and quadrature over (u, v) "
+               "(REBAR, RELAX); the Monte Carlo column checks the quadrature (± one standard error).")
+    ui.chart(variance_steps_figure(runs, TOY_LABELS), key="relax_var",
+             alt="Variance of each estimator's one-draw gradient against the training step, log scale")
+    ui.chart(toy_race_figure(runs, TOY_LABELS), key="relax_race",
+             alt="Theta against the training step for REINFORCE, REBAR, RELAX, ARM and DisARM")
+    last = {n: float(smooth_variance(r["variance"], 200)[1][-1]) for n, r in runs.items()}
+    final = {n: float(r["theta"][-1].mean()) for n, r in runs.items()}
+    best = min(final, key=final.get)
+    st.caption(
+        f"Adam (step 0.01) on α, one draw per step, {RELAX_CHAINS} runs per estimator from θ = ½ (line: mean; band: "
+        f"10–90 %); REBAR and RELAX tune φ at every step by Adam (step 0.01) on 2ĝ ∂ĝ/∂φ. Variance: the sample variance of "
+        f"32 fresh draws per run and step at its current θ and φ, averaged over runs and {WINDOW} steps. "
+        "Over the last 200 steps: " + "; ".join(f"{TOY_LABELS[n]} {v:.3g}" for n, v in last.items()) + ". "
+        + _times(last["relax"], last["score"], "RELAX", "REINFORCE") + ". Mean θ after "
+        f"{RELAX_STEPS:,} steps: " + "; ".join(f"{TOY_LABELS[n]} {v:.3f}" for n, v in final.items())
+        + f" (closest to the optimum θ = 0: {TOY_LABELS[best]})."
+    )
+
+
 @st.fragment
 def page() -> None:
     got = controls()
@@ -176,7 +284,9 @@ def page() -> None:
     text = objective.text
     if not objective.smooth:
         st.info("f is not differentiable everywhere: straight-through and the Gumbel estimators use f′ and may be "
-                "meaningless here; the score function, leave-one-out, ARM and DisARM only need values of f.")
+                "meaningless here; the score function, leave-one-out, ARM and DisARM only need values of f."
+                + (" REBAR and RELAX differentiate a relaxed f in their control variate: still unbiased where f has "
+                   "kinks, biased where it jumps." if K == 2 else ""))
     exact = exact_discrete_gradient(text, list(logits), list(values))
     pi = probabilities(list(logits))
     st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
@@ -209,12 +319,15 @@ def page() -> None:
     for n, s in summaries.items():
         std = ui.zeroed(s.std, size)
         snr = s.snr if std > 0 else (float("inf") if ui.zeroed(s.mean, size) != 0 else float("nan"))
-        rows.append({"estimator": LABELS[n], "unbiased?": "yes" if DISCRETE_ESTIMATORS[n][1] else "no (biased)",
+        unbiased = DISCRETE_ESTIMATORS[n][1] and (objective.continuous or n not in ("rebar", "relax"))
+        rows.append({"estimator": LABELS[n], "unbiased?": "yes" if unbiased else "no (biased)",
                      "mean": ui.fmt(s.mean, scale=size), "exact": ui.fmt(float(exact[j]), scale=size),
                      "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "—",
                      "variance": ui.fmt(s.variance, scale=size * size), "SNR": ui.fmt(snr, 3)})
     ui.table(rows, key="discrete_table")
-    st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real.")
+    st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real."
+               + (" REBAR and RELAX here use the untuned control variate η = 1, λ = 0.5 with RELAX's network at zero, "
+                  "where RELAX is REBAR draw for draw; section 6 tunes them." if K == 2 else ""))
     with st.expander("Reproduce the score-function and straight-through gradients in PyTorch"):
         st.code(discrete_snippet(text, logits, values, seed=seed)
                 + f"# exact gradient: {np.round(exact, 6).tolist()}\n"
@@ -232,9 +345,10 @@ def page() -> None:
         st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
                  "more samples will only make it more confidently wrong.", icon=":material/error:")
     # Lazy tabs: a slider move computes only the open tab (the descent race alone is ~0.5 s).
-    tab_tau, tab_race, tab_gumbel = ui.tabs(
+    tab_tau, tab_race, tab_gumbel, tab_relax = ui.tabs(
         {"tau": "3 · The temperature trade-off", "race": "4 · Descent race: does the bias matter?",
-         "gumbel": "5 · Gumbel-max and Gumbel-softmax, made visible"}, key="section")
+         "gumbel": "5 · Gumbel-max and Gumbel-softmax, made visible",
+         "relax": "6 · REBAR and RELAX: a control variate that learns"}, key="section")
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
@@ -298,7 +412,11 @@ def page() -> None:
             st.dataframe({f"∂y/∂θ{c}": [ui.fixed(float(x), 4) for x in jac["jacobian_hard"][:, c]] for c in range(K)},
                          width="stretch")
 
-    st.subheader("6 · This is a policy gradient")
+    if tab_relax.open:
+        with tab_relax:
+            relax_section(seed)
+
+    st.subheader("7 · This is a policy gradient")
     st.markdown(
         "A categorical policy π_θ(a) over K actions with reward f(v_a) is exactly this setting: the score-function "
         "estimator is REINFORCE, leave-one-out is RLOO, and the exact gradient above is what a policy-gradient "

@@ -121,3 +121,44 @@ def test_choosing_theta0_survives_the_link():
     assert "j" in link
     again = open_page("pages/6_Discrete_Variables.py", **link)
     assert again.radio(key="j").value == 0 and not again.exception
+
+
+@pytest.mark.parametrize("t", ["0.45", "0.499"])
+def test_relax_section_numbers_match_core_and_sentences_follow_them(t):
+    """Section 6: the table's variances are core's exact ones at the page's seed, and every
+    comparison in the text is the one those numbers make."""
+    from core.discrete import ControlVariate
+    from core.relax import toy_moments, tune_control
+
+    at = run(section="relax", rt=t)
+    assert not at.exception, [e.message for e in at.exception]
+    assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "relax_var", "relax_race"]
+    table = at.dataframe[-1].value
+    shown = dict(zip(table["estimator at θ = ½"], table["variance (one draw)"]))
+    seed = int(at.number_input(key="seed").value) if any(w.key == "seed" for w in at.number_input) else 0
+    tuned = tune_control(float(t), steps=2000, seed=seed)
+    m = toy_moments(float(t), 0.5, {"untuned": ControlVariate(1.0, 0.5), **tuned})
+    assert shown["DisARM"] == "0"
+    assert "REINFORCE, ∂/∂θ" in shown and [v for k, v in shown.items() if k == "ARM"] == [f"{m['arm'][1]:.6g}"]
+    assert next(v for k, v in shown.items() if k.startswith("REBAR untuned")) == f"{m['untuned'][1]:.6g}"
+    assert next(v for k, v in shown.items() if k.startswith("RELAX tuned")) == f"{m['relax'][1]:.6g}"
+    assert next(v for k, v in shown.items() if k.startswith("REBAR tuned")) == f"{m['rebar'][1]:.6g}"
+    text = next(md.value for md in at.markdown if "Tuned RELAX" in md.value)
+    ratio = m["score"][1] / m["relax"][1]
+    assert f"{ratio:.3g}× lower than REINFORCE" in text  # measured: RELAX tuned is ~100× below REINFORCE
+    r = m["score"][1] / m["rebar"][1]
+    assert (f"{r:.3g}× lower" if r > 1.005 else f"{1 / r:.3g}× higher" if r < 0.995 else "level with") in text
+    assert "DisARM (0)" in text and "REBAR with η = 0 is REINFORCE" in text
+    assert f"1 − 2t = {1 - 2 * float(t):.4g}" in text
+
+
+def test_relax_section_with_every_setting_and_odd_links():
+    at = run(preset="three_categories", section="relax", rt="0.45", seed="123")
+    assert not at.exception
+    at = run(section="relax", rt="0.7")  # not a choice: a message, the default, no traceback
+    assert not at.exception and at.radio(key="rt").value == 0.499
+    at = run(preset="custom", expr="(x > 0.5)", section="race")  # REBAR/RELAX in the race; f jumps: flagged biased
+    assert not at.exception
+    table = at.dataframe[0].value
+    flags = dict(zip(table["estimator"], table["unbiased?"]))
+    assert flags["REBAR (K = 2)"] == "no (biased)" and flags["DisARM (K = 2)"] == "yes"

@@ -21,7 +21,8 @@ VIEWPORTS = {"desktop": ((1400, 1000), ""), "projector": ((1280, 720), "present=
 VIEWS = ["/", "/Why_Sampling_Blocks_Gradients", "/Reparameterization_Trick", "/Estimator_Lab",
          "/Estimator_Lab?view=by_L", "/Estimator_Lab?view=code", "/Estimator_Lab?view=maths", "/Variance_Landscape",
          "/Baselines_and_Control_Variates", "/Discrete_Variables", "/Discrete_Variables?section=race",
-         "/Discrete_Variables?section=gumbel", "/Policy_Gradients", "/Weight_Noise_Flipout", "/VAE_Trained_Live"]
+         "/Discrete_Variables?section=gumbel", "/Discrete_Variables?section=relax", "/Policy_Gradients", "/Weight_Noise_Flipout", "/VAE_Trained_Live",
+         "/Tighter_Bounds_IWAE", "/Tighter_Bounds_IWAE?sweep=M"]
 CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid=stMain] .js-plotly-plot')]
     .every((gd) => gd.querySelector('.main-svg') && gd._fullLayout)"""
 
