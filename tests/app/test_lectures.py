@@ -47,10 +47,15 @@ def same(got, want: str | list, key: str, page: str) -> bool:
     return str(got) == want or want in str(got)
 
 
-@pytest.mark.parametrize("index", range(1, len(LECTURE.scenes) + 1))
-def test_every_scene_opens_with_its_controls_and_hides_its_answer(index):
-    scene = LECTURE.scenes[index - 1]
-    at = open_scene(index)
+FRONTIER = load_lecture("frontier")
+EVERY_SCENE = [("default", i) for i in range(1, len(LECTURE.scenes) + 1)] + \
+              [("frontier", i) for i in range(1, len(FRONTIER.scenes) + 1)]
+
+
+@pytest.mark.parametrize("lecture, index", EVERY_SCENE)
+def test_every_scene_opens_with_its_controls_and_hides_its_answer(lecture, index):
+    scene = load_lecture(lecture).scenes[index - 1]
+    at = open_scene(index, lecture)
     assert not at.exception, [e.message for e in at.exception]
     assert not [e.value for e in at.error if "lecture" in e.value], [e.value for e in at.error]
     assert not [w.value for w in at.warning if "link" in w.value], "a scene's value was refused"
@@ -396,3 +401,46 @@ def test_every_guess_brackets_what_its_page_reports():
         assert match, (index, "no truth shown")
         value = float(match.group(1).replace("−", "-"))
         assert scene.guess["min"] <= value <= scene.guess["max"], (index, value, scene.guess)
+
+
+# ---- The frontier lecture: each answer and each number by the page's own computation ------------
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"−?\d+(?:\.\d+)?", text.replace("1/√K", "").replace("√K", ""))
+
+
+def test_the_learning_control_variate_scene():
+    """RELAX, tuned at θ = ½ as the page tunes it, against REINFORCE: the file's answer is the one
+    choice true by the exact (quadrature) variances, and the caption's numbers are those variances."""
+    from core.relax import toy_moments, tune_control
+
+    scene = FRONTIER.scenes[0]
+    t = float(scene.params["rt"])
+    m = toy_moments(t, 0.5, tune_control(t, steps=2000, seed=0))
+    var = {n: v for n, (_, v) in m.items()}
+    ratio = var["score"] / var["relax"]
+    truths = [ratio < 1 / 1.3, abs(math.log(ratio)) < math.log(1.3), 3 < ratio < 30, ratio > 100]
+    assert truths == [i == scene.answer for i in range(len(scene.choices))], (ratio, truths)
+    said = _numbers(scene.caption)
+    for value in (var["relax"], var["score"], var["rebar"]):
+        assert f"{value:.3g}" in said, (value, said)
+    assert var["disarm"] < 1e-12 * var["score"] and "exactly 0" in scene.caption
+    assert f"{m['score'][0]:.1g}" in _numbers(scene.question)  # ∂E/∂α = θ(1 − θ)(1 − 2t)
+
+
+def test_the_tighter_bound_scene():
+    """IWAE's encoder SNR against K, as page 10 computes it at its default seed: the fitted slope
+    makes the file's answer the one true choice, and the caption's numbers are the page's."""
+    from core.iwae import snr_curves
+
+    scene = FRONTIER.scenes[1]
+    c = snr_curves("K", seed=0)
+    slope, se = c.slope[("iwae", "phi")]
+    truths = [slope > 0.35, abs(slope) < 0.15, slope < -0.35]
+    assert truths == [i == scene.answer for i in range(len(scene.choices))], (slope, truths)
+    iwae, dreg = c.snr[("iwae", "phi")], c.snr[("dreg", "phi")]
+    said = _numbers(scene.caption)
+    import ui  # the page's own formatting of a ratio ("180 times")
+    for shown in (f"{iwae[0]:.2g}", f"{iwae[-1]:.2g}", f"{slope:.2f}".replace("-", "−"), f"{se:.1g}",
+                  f"{dreg[-1]:.2g}", ui.ratio(dreg[-1] / iwae[-1])):
+        assert shown in said, (shown, said)
+    assert c.grid[0] == 1 and c.grid[-1] == 256
