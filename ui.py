@@ -163,7 +163,15 @@ APP_CSS = """
   [data-testid=stLayoutWrapper]:has(> [class*=st-key-pairchart_]) { order: -1; position: sticky; top: 3.75rem;
                                                                      z-index: 5; background-color: inherit;
                                                                      padding-bottom: 0.25rem; }
-  .stApp :has([class*=st-key-pairchart_]), [class*=st-key-pairchart_] { background-color: inherit; } }
+  .stApp :has([class*=st-key-pairchart_]), [class*=st-key-pairchart_] { background-color: inherit; }
+  /* A page whose chart is taller than a phone's screen keeps its main sliders on screen instead, two
+     to a row, while the chart scrolls beneath them (the Discrete page's logits). */
+  [data-testid=stLayoutWrapper]:has(> [class*=st-key-stickycontrols_]) { position: sticky; top: 3.75rem; z-index: 5;
+                                                                        background-color: inherit; }
+  .stApp :has([class*=st-key-stickycontrols_]), [class*=st-key-stickycontrols_] { background-color: inherit; }
+  [class*=st-key-stickycontrols_] [data-testid=stHorizontalBlock] { flex-flow: row wrap !important; gap: 0 1rem !important; }
+  [class*=st-key-stickycontrols_] [data-testid=stColumn] { flex: 1 1 calc(50% - 1rem) !important;
+                                                           min-width: calc(50% - 1rem) !important; } }
 [data-testid^=stPageLink] p, [data-testid^=stPageLink] span { white-space: normal !important;
                                                               overflow: visible !important; text-overflow: clip !important; }
 </style>

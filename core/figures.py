@@ -460,7 +460,9 @@ def race_figure(histories: dict[str, np.ndarray], optimum: float, labels: dict[s
                              name=f"{optimum_label} = {optimum:.4g}"))
     fig.update_xaxes(title_text="gradient step")
     fig.update_yaxes(title_text=y_title)
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=40), legend=BOTTOM_LEGEND)
+    # On a phone the legend stacks one entry to a line under the plot: room for each of them.
+    fig.update_layout(height=max(420, 300 + 26 * (len(histories) + 1)), margin=dict(l=10, r=10, t=10, b=40),
+                      legend=BOTTOM_LEGEND)
     return fig
 
 

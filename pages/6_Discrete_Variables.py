@@ -154,7 +154,9 @@ def _clamp_component() -> None:
         st.session_state["j"] = k - 1
 
 
-def controls():
+def controls(pair):
+    """The page's controls; the logits' sliders, and what follows them, go in ``pair`` (on a phone
+    the sliders stay on screen while the histograms they move scroll beneath them)."""
     c1, c2 = st.columns([3, 2])
     preset = c1.selectbox("Setting", list(DISCRETE_PRESETS), format_func=DISCRETE_PRESET_LABELS.get, key="preset",
                           bind="query-params",
@@ -179,12 +181,12 @@ def controls():
         st.error(f"**Formula not understood.** {ui.escape_markdown(str(err))}", icon=":material/edit:")
         return None
     K = len(values)
-    cols = st.columns(K)
+    cols = pair.container(key="stickycontrols_discrete").columns(K)
     for i in range(K):  # the value lives in session state, so a new preset can reset it
         _hold(f"th{i}", float(default_logits[i]))
     logits = tuple(float(cols[i].slider(f"θ{i} (logit of v = {values[i]:g})", -4.0, 4.0, step=0.1,
                                         key=f"th{i}", bind="query-params")) for i in range(K))
-    d1, d2, d3, d4 = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+    d1, d2, d3, d4 = pair.columns([2, 2, 2, 3], vertical_alignment="bottom")
     tau = d1.select_slider("temperature τ", TAUS, value=0.5, key="tau", bind="query-params")
     L = d2.select_slider("L (draws per estimate)", [1, 2, 5, 10, 50], value=5, key="L", bind="query-params")
     reps = d3.select_slider("replicates", [500, 1000, 2000, 5000], value=2000, key="reps", bind="query-params")
@@ -276,41 +278,45 @@ def relax_section(seed: int) -> None:
 
 @st.fragment
 def page() -> None:
-    got = controls()
+    # On a phone the logits' sliders stick under the header while the estimates they move scroll
+    # beneath them, down to the end of the histograms (APP_CSS: stickycontrols_).
+    pair = st.container(key="discretepair")
+    got = controls(pair)
     if got is None:
         return
     objective, values, logits, tau, L, reps, seed = got
-    K = len(values)
-    text = objective.text
-    if not objective.smooth:
-        st.info("f is not differentiable everywhere: straight-through and the Gumbel estimators use f′ and may be "
-                "meaningless here; the score function, leave-one-out, ARM and DisARM only need values of f."
-                + (" REBAR and RELAX differentiate a relaxed f in their control variate: still unbiased where f has "
-                   "kinks, biased where it jumps." if K == 2 else ""))
-    exact = exact_discrete_gradient(text, list(logits), list(values))
-    pi = probabilities(list(logits))
-    st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
-                + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
-    _hold("j", K - 1)
-    # index = the page's own default (the last θ): the link leaves out only that choice, so a link
-    # without j opens on it and θ0 is written as j=0 (it used to be dropped, and the link flipped to θ1).
-    j = st.radio("Show the gradient with respect to", list(range(K)), index=K - 1, horizontal=True,
-                 format_func=lambda i: f"θ{i}", key="j", bind="query-params")
-    reps = ui.live_reps(L, reps, ui.DISCRETE_LIVE_SAMPLES)
-    res = estimates(text, logits, values, L, reps, seed, tau)
-    if not all(np.isfinite(a).all() for a in res.values()):
-        st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
+    with pair:
+        K = len(values)
+        text = objective.text
+        if not objective.smooth:
+            st.info("f is not differentiable everywhere: straight-through and the Gumbel estimators use f′ and may be "
+                    "meaningless here; the score function, leave-one-out, ARM and DisARM only need values of f."
+                    + (" REBAR and RELAX differentiate a relaxed f in their control variate: still unbiased where f has "
+                       "kinks, biased where it jumps." if K == 2 else ""))
+        exact = exact_discrete_gradient(text, list(logits), list(values))
+        pi = probabilities(list(logits))
+        st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
+                    + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
+        _hold("j", K - 1)
+        # index = the page's own default (the last θ): the link leaves out only that choice, so a link
+        # without j opens on it and θ0 is written as j=0 (it used to be dropped, and the link flipped to θ1).
+        j = st.radio("Show the gradient with respect to", list(range(K)), index=K - 1, horizontal=True,
+                     format_func=lambda i: f"θ{i}", key="j", bind="query-params")
+        reps = ui.live_reps(L, reps, ui.DISCRETE_LIVE_SAMPLES)
+        res = estimates(text, logits, values, L, reps, seed, tau)
+        if not all(np.isfinite(a).all() for a in res.values()):
+            st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
 
-    st_mean, _ = straight_through_moments(text, list(logits), list(values))
-    ui.lecture_truth("st_mean", float(st_mean[j]))
-    with ui.scene_subject(here=not ui.revealed()):
-        if not ui.revealed():  # a lecture scene asks first
-            ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
-            return
-    st.subheader("1 · Estimates against the exact gradient")
-    series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
-    ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
-                    key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
+        st_mean, _ = straight_through_moments(text, list(logits), list(values))
+        ui.lecture_truth("st_mean", float(st_mean[j]))
+        with ui.scene_subject(here=not ui.revealed()):
+            if not ui.revealed():  # a lecture scene asks first
+                ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
+                return
+        st.subheader("1 · Estimates against the exact gradient")
+        series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
+        ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
+                 key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
     rows = []
     summaries = {n: summarize(a[:, j], float(exact[j])) for n, a in res.items()}
     # The size of the table's numbers: a value far below it is 0 up to rounding (DisARM at equal
