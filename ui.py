@@ -222,7 +222,13 @@ def _sticky_presenter_mode() -> bool:
 
 
 def _presenter_switched() -> None:
-    st.session_state["_present"] = bool(st.session_state.get("present"))
+    """The sidebar switch: the mode and its link parameter follow it (off: the parameter goes)."""
+    on = bool(st.session_state.get("present"))
+    st.session_state["_present"] = on
+    if on:
+        st.query_params["present"] = "true"
+    else:
+        st.query_params.pop("present", None)
 
 
 @st.fragment(run_every=3600)
@@ -260,7 +266,11 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
             st.page_link(script, label=step_label(index), icon=page_icon,
                          query_params={"present": "true"} if present else None)
         st.divider()
-        st.toggle("Presenter mode", key="present", bind="query-params", on_change=_presenter_switched,
+        # Not bound to the link: a bound switch read a link without ``present`` (a page link mid-way
+        # through Streamlit's page change) as "off", and its change switched presenter mode off in a
+        # lecture. _sticky_presenter_mode keeps the link's parameter instead.
+        st.session_state["present"] = present
+        st.toggle("Presenter mode", key="present", on_change=_presenter_switched,
                   help="Larger text and chart labels, sidebar folded away: for a projector. It stays on "
                        "across pages until you switch it off here.")
         copy_link = COPY_LINK_HTML.replace("this view", "this scene") if scene else COPY_LINK_HTML

@@ -280,3 +280,24 @@ def test_a_bad_room_code_says_so_in_plain_text(server, context_at, room, says):
     phone.get_by_text(says).first.wait_for(timeout=60_000)
     assert phone.locator("[data-testid=stMain] b, [data-testid=stMain] strong:has-text('B')").count() == 0
     phone.get_by_text("Room code (on the projector)").first.wait_for(timeout=30_000)  # and a way to type it
+
+
+def test_the_frontier_lecture_keeps_presenter_mode_from_page_to_page(server, context_at):
+    """The second lecture crosses from the Discrete page to page 10: PageDown, R, PageUp, R on a
+    projector, presenter mode on at every step (a switch bound to the link once read the page
+    change as "off" and dropped it at scene 2)."""
+    frontier = load_lecture("frontier")
+    page = context_at(1280, 720)
+    page.goto(f"{server.url}/?lecture=frontier&present=true")
+    for index, key in ((1, None), (2, "PageDown"), (2, "r"), (1, "PageUp"), (1, "r")):
+        if key:
+            page.locator("[data-testid=stMain]").first.focus()
+            page.keyboard.press(key)
+        page.wait_for_function("(i) => new RegExp(`[?&]scene=${i}(&|$)`).test(location.href)", arg=index,
+                               timeout=90_000)
+        page.get_by_text(f"Scene {index} of {len(frontier.scenes)}").first.wait_for(timeout=90_000)
+        if key == "r":
+            page.get_by_text(frontier.scenes[index - 1].caption[:40]).first.wait_for(timeout=120_000)
+        wait_idle(page, 120_000)
+        assert_presenting(page, f"frontier scene {index} after {key or 'opening'}")
+        assert page.locator("[data-testid=stException]").count() == 0
