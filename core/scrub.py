@@ -211,10 +211,9 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     readouts = readouts or sweep_readouts(sw, param)
 
     # Each frame's size: the largest exact value, mean or sd in it (what rounding residue is small against).
-    with np.errstate(all="ignore"):
-        sizes = np.stack([np.abs(exact)] + [np.abs(readouts[nm][key]) for nm in names for key in ("mean", "std")])
-        frame_size = np.nanmax(np.where(np.isfinite(sizes), sizes, np.nan), axis=0)
-    frame_size = np.where(np.isfinite(frame_size), frame_size, 0.0)
+    sizes = np.stack([np.abs(exact)] + [np.abs(readouts[nm][key]) for nm in names for key in ("mean", "std")])
+    finite = np.where(np.isfinite(sizes), sizes, -np.inf)  # a frame of NaN only has size 0, without a warning
+    frame_size = np.maximum(finite.max(axis=0), 0.0)
     outlines, text, means_x = [], [], []
     for r, name in enumerate(names):
         base = n - 1 - r
