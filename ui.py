@@ -944,12 +944,18 @@ _install_link_guard()
 def controls_and_chart(key: str):
     """Two containers, (controls, chart), for a chart driven by the controls above it.
 
-    On a wide screen they stand in order. On a phone (≤ 640 px) the chart is drawn first and
-    sticks under the header while the controls scroll up beneath it (APP_CSS), so a student
-    who drags a slider sees what it moves. Only the chart and what explains it belong in the
-    chart container: it is the part that stays on screen.
+    On a wide screen they stand in order; in presenter mode side by side, controls on the left
+    (a page should then stack its controls in one column). On a phone (≤ 640 px) the chart is
+    drawn first and sticks under the header while the controls scroll up beneath it (APP_CSS),
+    so a student who drags a slider sees what it moves. Only the chart and what explains it
+    belong in the chart container: it is the part that stays on screen.
     """
     pair = st.container(key=f"pair_{key}")
+    if presenter_mode():
+        # A projector's 720 rows hold the title and the chart, not the controls above it as well:
+        # the controls stand in a column beside the chart (the page stacks them there).
+        left, right = pair.columns([1, 2.2], gap="medium")
+        return left.container(key=f"paircontrols_{key}"), right.container(key=f"pairchart_{key}")
     return pair.container(key=f"paircontrols_{key}"), pair.container(key=f"pairchart_{key}")
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 import ui  # before core and torch: on a cold server ui sends its early chart first
 import core
 import core.landscape
-from core.figures import landscape_figure
+from core.figures import figure_csv, landscape_figure
 from core.presets import PRESETS
 from core.snippets import variance_snippet
 from core.stats import variance_and_se
@@ -59,14 +59,19 @@ def compute(function: str, variable: str, mu: float, sigma: float, k: float, par
 @st.fragment
 def landscape() -> None:
     controls, drawn = ui.controls_and_chart("landscape")
-    c1, c2, c3 = controls.columns([2, 2, 2])
+    side = ui.presenter_mode()  # the controls in one column beside the chart
+
+    def row(widths):
+        return [controls] * len(widths) if side else controls.columns(widths)
+
+    c1, c2, c3 = row([2, 2, 2])
     function = c1.selectbox("f(x)", list(LANDSCAPE_FUNCTIONS), index=2, format_func=lambda key: PRESETS[key].label,
                             key="f", bind="query-params")
     variable = c2.radio("Sweep along", list(SWEEPS), format_func=SWEEP_NAMES.get, horizontal=True, key="sweep",
                         bind="query-params")
     param_key = c3.radio("Gradient", ["mu", "sigma"], format_func={"mu": "∂/∂μ", "sigma": "∂/∂σ"}.get,
                          horizontal=True, key="param", bind="query-params")
-    d1, d2, d3, d4 = controls.columns([2, 2, 2, 2])
+    d1, d2, d3, d4 = row([2, 2, 2, 2])
     mu = d1.slider("μ (fixed)", -3.0, 3.0, 1.0, 0.1, key="mu", bind="query-params", disabled=variable == "mu")
     sigma = d2.slider("σ (fixed)", 0.1, 3.0, 1.0, 0.05, key="sigma", bind="query-params", disabled=variable == "sigma")
     k = d3.slider("k (fixed)", 0.1, 10.0, 3.0, 0.1, key="k", bind="query-params", disabled=variable == "k")
@@ -79,14 +84,17 @@ def landscape() -> None:
     marks = sorted({r for roots, _ in found.values() for r in roots})
     fixed = ", ".join(f"{SWEEP_NAMES[v]} = {val:g}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k)) if v != variable)
     drawn.markdown(f"**f(x) = {PRESETS[function].label}**, {fixed}")
+    figure = landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
+                              log_x=variable != "mu",
+                              y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate")
     with drawn:
         ui.chart(
-            landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
-                             log_x=variable != "mu",
-                             y_title="variance × f-evaluations" if cost_aware else "variance of one-sample estimate"),
-            key="landscape",
+            figure,
+            key="landscape", download=False,
             alt=f"Exact single-sample variance of five estimators against {SWEEP_NAMES[variable]} for f = {PRESETS[function].label}",
         )
+    # The chart's data, below the pair: on a phone the sticky chart keeps only the chart.
+    ui.download_csv("landscape", lambda: figure_csv(figure))
     st.subheader("Who wins where")
     lines = []
     for other, (roots, regions) in found.items():
