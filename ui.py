@@ -523,6 +523,9 @@ LECTURE_CSS = """
 /* The page's own title gives way to the scene's (a projector's rows are precious). */
 [data-testid=stMainBlockContainer] h1 { display: none !important; }
 .st-key-lecture_bar [data-testid=stCaptionContainer] p { margin: 0; }
+/* Streamlit pulls a text block up by its paragraph's margin (−1rem): the question's paragraph has
+   none here, so its last line ran 1rem past the card's bottom edge. */
+.st-key-lecture_bar [data-testid=stMarkdownContainer] { margin-bottom: 0 !important; }
 .st-key-lecture_bar [data-testid=stAlert] > div { padding: 0.4rem 0.8rem !important; }
 .st-key-lecture_bar [data-testid=stAlert] p { font-size: 0.92rem; line-height: 1.4; }
 .st-key-lecture_bar { gap: 0.45rem !important; }

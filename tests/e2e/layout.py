@@ -11,7 +11,8 @@
 - a label is cut off with an ellipsis (widget labels, metric labels, page links, tabs);
 - a chart colour has less than 3:1 contrast against the page's background (WCAG 2.1, 1.4.11), a
   chart's text less than 4.5:1 (1.4.3), or the in-figure slider's handle less than 3:1;
-- text drawn under 10 px (an SVG's text at its drawn scale);
+- text drawn under 10 px (an SVG's text at its drawn scale), or past the bottom edge of the bordered
+  card that holds it;
 - a control covered where a tap would land: scrolled into view, the point at its centre belongs to
   another element (a table's toolbar, a sticky card, another widget).
 
@@ -278,6 +279,22 @@ LAYOUT_JS = r"""
       problems.push(`"${short(el.textContent.trim())}" is cut off (${el.scrollWidth} px of text in ${el.clientWidth} px)`);
     }
   });
+  // ---- no text runs past the edge of the bordered card that holds it (a lecture's question card) ----
+  document.querySelectorAll('[data-testid=stMain] [data-testid=stVerticalBlock], [data-testid=stMain] [data-testid=stLayoutWrapper]').forEach((card) => {
+    if (!visible(card)) return;
+    const cs = getComputedStyle(card);
+    if (!(parseFloat(cs.borderBottomWidth) > 0 && parseFloat(cs.borderTopWidth) > 0 && cs.borderBottomStyle !== 'none')) return;
+    const edge = card.getBoundingClientRect().bottom - parseFloat(cs.borderBottomWidth);
+    const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.textContent.trim() || !visible(n.parentElement) || n.parentElement.closest('.js-plotly-plot, svg')) continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      const past = [...range.getClientRects()].some((r) => r.height > 0 && r.bottom > edge + 1);
+      if (past) { problems.push(`"${short(n.textContent.trim())}" runs past the bottom edge of its card`); break; }
+    }
+  });
+
   // ---- no text under 10 px (a phone's chart squeezed to fit draws its words at 5 px) --------------
   const MIN_TEXT_PX = 10;
   const smallSeen = new Set();
