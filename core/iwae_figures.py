@@ -8,47 +8,68 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .figures import BOTTOM_LEGEND, EXACT_COLOR, label_log_axes
-from .iwae import ESTIMATORS, GROUPS, Curves
+from .iwae import ESTIMATORS, RESOLVE_Z, Curves
 from .scrub import ANIMATE, Stage, _slider
 
-__all__ = ["IWAE_COLORS", "snr_figure", "draws_figure"]
+__all__ = ["IWAE_COLORS", "SHORT", "snr_figure", "readout", "draws_figure"]
 
-# Okabe–Ito colours already used across the app (3:1 on white and on the dark theme).
-IWAE_COLORS = {"iwae": "#D55E00", "stl": "#B47C00", "dreg": "#0072B2"}
+# Okabe–Ito colours already used across the app (3:1 on white and on the dark theme): vermillion,
+# bluish green and blue, which stay apart for the common colour-vision deficiencies too.
+IWAE_COLORS = {"iwae": "#D55E00", "stl": "#009E73", "dreg": "#0072B2"}
 DASH = {"iwae": "solid", "stl": "dash", "dreg": "dot"}
+SHORT = {"iwae": "IWAE", "stl": "STL", "dreg": "DReG"}
 
 
 def snr_figure(curves: Curves, shown: list[str]) -> go.Figure:
     """log SNR against log K (or M) for θ (left) and φ (right), one line per estimator with
-    jackknife error bars, and the theory's slope ±½ drawn through IWAE's first point. θ's
-    gradient is the same for the three estimators: one line, IWAE's colour, named so."""
+    jackknife error bars over its resolved points, an open triangle at the upper bound of each
+    point whose mean is not resolved from 0 (no line through it), and the theory's slope drawn
+    through the first point of the curve it is the theory for, in that curve's colour. θ's
+    gradient is the same for the three estimators: one line, named so."""
     n = np.asarray(curves.grid, float)
     axis = curves.sweep
     fig = make_subplots(rows=1, cols=2, subplot_titles=("θ (model)", "φ (encoder)"),
                         horizontal_spacing=0.12)
+    unresolved_named = False
     for col, group in ((1, "theta"), (2, "phi")):
         names = shown[:1] if group == "theta" else shown
         for e in names:
-            y = curves.snr[(e, group)]
-            se = curves.log_se[(e, group)]
+            ok = curves.resolved[(e, group)]
+            y = np.where(ok, curves.snr[(e, group)], np.nan)
+            se = np.where(ok, curves.log_se[(e, group)], 0.0)
             label = "θ: same for all three" if group == "theta" else ESTIMATORS[e]
+            color = IWAE_COLORS[e] if group == "phi" else EXACT_COLOR
             fig.add_trace(go.Scatter(
-                x=n, y=y, mode="lines+markers", name=label, legendgroup=e if group == "phi" else "theta",
-                line=dict(color=IWAE_COLORS[e] if group == "phi" else EXACT_COLOR, width=2.5,
-                          dash=DASH[e] if group == "phi" else "solid"),
-                error_y=dict(type="data", array=y * (np.exp(se) - 1), arrayminus=y * (1 - np.exp(-se)), visible=True,
-                             thickness=1.5, width=4),
+                x=n, y=[float(v) if np.isfinite(v) else None for v in y], mode="lines+markers", name=label,
+                legendgroup=e if group == "phi" else "theta", connectgaps=False,
+                line=dict(color=color, width=2.5, dash=DASH[e] if group == "phi" else "solid"),
+                error_y=dict(type="data", array=np.nan_to_num(y * (np.exp(se) - 1)),
+                             arrayminus=np.nan_to_num(y * (1 - np.exp(-se))), visible=True, thickness=1.5, width=4),
                 hovertemplate=f"{label}<br>{axis} = %{{x}}: SNR %{{y:.3g}}<extra></extra>"), row=1, col=col)
-        ref = "iwae" if "iwae" in shown else shown[0]
-        slopes = sorted({curves.theory[(e, group)] for e in shown if curves.theory[(e, group)] is not None})
-        for slope in slopes:
-            y0 = curves.snr[(ref, group)][0]
+            if not ok.all():
+                fig.add_trace(go.Scatter(
+                    x=n[~ok], y=curves.upper[(e, group)][~ok], mode="markers",
+                    name=f"not resolved by {2 * curves.pairs:,} draws: SNR below ▽", showlegend=not unresolved_named,
+                    legendgroup="unresolved", legendrank=1001,
+                    marker=dict(symbol="triangle-down-open", size=11, color=color, line=dict(width=2, color=color)),
+                    hovertemplate=f"{label}<br>{axis} = %{{x}}: mean not resolved from 0; SNR below %{{y:.2g}}"
+                                  "<extra></extra>"), row=1, col=col)
+                unresolved_named = True
+            # The theory's slope through this curve's own first point (where it has one).
+            slope = curves.theory[(e, group)]
+            if slope is None or not ok[0]:
+                continue
             text = "½" if slope > 0 else "−½"
-            fig.add_trace(go.Scatter(x=n, y=y0 * n ** slope, mode="lines", name=f"theory: slope {text}",
-                                     line=dict(color=EXACT_COLOR, dash="dashdot", width=1.5),
-                                     showlegend=False, hovertemplate=f"{axis}^{text}<extra></extra>"), row=1, col=col)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="theory (slope ±½, through the first point)",
-                             line=dict(color=EXACT_COLOR, dash="dashdot", width=1.5)))
+            asymptotic = (e, group, axis) == ("dreg", "phi", "K")
+            fig.add_trace(go.Scatter(
+                x=n, y=curves.snr[(e, group)][0] * (n / n[0]) ** slope, mode="lines", name=f"theory: slope {text}",
+                line=dict(color=color, dash="dashdot", width=1.2), opacity=0.9, showlegend=False,
+                hovertemplate=(f"theory for {'θ' if group == 'theta' else SHORT[e]}: {axis}^{text}"
+                               f"{' (asymptotic)' if asymptotic else ''}, through its first point<extra></extra>")),
+                row=1, col=col)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="theory: slope ±½ through its curve's first point",
+                             legendrank=1002,
+                             line=dict(color=EXACT_COLOR, dash="dashdot", width=1.2)))
     fig.update_xaxes(type="log", title_text=axis,
                      tickmode="array", tickvals=list(curves.grid), ticktext=[f"{v:,}" for v in curves.grid])
     fig.update_yaxes(type="log", exponentformat="power")
@@ -57,10 +78,21 @@ def snr_figure(curves: Curves, shown: list[str]) -> go.Figure:
     return label_log_axes(fig)
 
 
+def readout(curves: Curves, e: str, j: int) -> str:
+    """The histogram's mean / sd at grid point j, for a sentence: signed where its mean is resolved
+    (2 SE from 0), "≈ 0 (unresolved)" where not."""
+    sd = float(curves.projection[e][j].std(ddof=1))
+    mean, se = float(curves.mean_projection[e][j]), float(curves.projection_se[e][j])
+    if mean < RESOLVE_Z * se:
+        return "≈ 0 (unresolved)"
+    return f"{mean / sd:.2g}"
+
+
 def draws_figure(curves: Curves, shown: list[str], start: int = 0, presenter: bool = False, bins: int = 60) -> go.Figure:
-    """Histograms of each draw's encoder gradient along the direction of its mean, u·Δ_b, divided by
-    its standard deviation at that K, with a slider over K inside the figure; a vertical line marks
-    the mean/sd (the signed SNR along u): where the spread is 1, the mean is what is left of the signal."""
+    """Histograms of each draw's encoder gradient (b's part) along the direction of its mean, u·Δ_b
+    with u = −r/‖r‖, divided by its standard deviation at that K, with a slider over K inside the
+    figure; a vertical line marks the mean/sd (the SNR of that one number): where the spread is 1,
+    the mean is what is left of the signal."""
     stage = Stage(presenter)
     means = [curves.mean_projection[e][j] / curves.projection[e][j].std(ddof=1)
              for e in shown for j in range(len(curves.grid))]
@@ -88,14 +120,13 @@ def draws_figure(curves: Curves, shown: list[str], start: int = 0, presenter: bo
                                                                   dash=DASH[e]),
                            name=ESTIMATORS[e], hoverinfo="skip"))
         traces.append(dict(type="scatter", mode="lines", line=dict(color=IWAE_COLORS[e], width=3), showlegend=False,
-                           name=f"{ESTIMATORS[e]}: mean / sd", hovertemplate="mean / sd = %{x:.3g}<extra></extra>"))
+                           name=f"{SHORT[e]}: mean / sd", hovertemplate="mean / sd = %{x:.3g}<extra></extra>"))
     for data in frames_data:
         for i in range(len(shown)):
             data[2 * i + 1]["y"] = [0.0, top * 0.95]
     texts = []
     for j, n in enumerate(curves.grid):
-        parts = [f"{e.upper()} {curves.mean_projection[e][j] / curves.projection[e][j].std(ddof=1):.2g}".replace("-", "−")
-                 for e in shown]
+        parts = [f"{SHORT[e]} {readout(curves, e, j)}".replace("-", "−") for e in shown]
         texts.append(f"{axis} = {n}: mean / sd  " + " · ".join(parts))
     traces.append(dict(type="scatter", mode="text", x=[lo], y=[top * 1.02], text=[texts[start]], textposition="top right",
                        showlegend=False, hoverinfo="skip", textfont=dict(size=stage.font)))
@@ -106,7 +137,7 @@ def draws_figure(curves: Curves, shown: list[str], start: int = 0, presenter: bo
               for j in range(len(curves.grid))]
     layout = dict(
         height=360 + (stage.top - 74), margin=dict(l=10, r=10, t=stage.top + 20, b=40), dragmode=False,
-        xaxis=dict(range=[lo, hi], title=dict(text="gradient ÷ sd, along its mean"),
+        xaxis=dict(range=[lo, hi], title=dict(text="b-gradient along its mean, ÷ sd"),
                    zeroline=True),
         yaxis=dict(range=[0.0, top * 1.25], title=dict(text="density"), fixedrange=True),
         sliders=[_slider([f"{n}" for n in curves.grid], start, stage)], legend=BOTTOM_LEGEND, showlegend=True,

@@ -2,11 +2,12 @@
 (Rainforth et al. 2018; Roeder et al. 2017; Tucker et al. 2018)."""
 import math
 
+import numpy as np
 import streamlit as st
 import ui  # before core and torch: on a cold server ui sends its early chart first
 
-from core.iwae import D, ESTIMATORS, GROUPS, problem, snr_curves, snr_k1
-from core.iwae_figures import draws_figure, snr_figure
+from core.iwae import D, ESTIMATORS, GROUPS, RESOLVE_Z, problem, snr_curves, snr_k1
+from core.iwae_figures import SHORT, draws_figure, readout, snr_figure
 
 ui.page_setup("Tighter bounds: IWAE, STL, DReG", ":material/compress:")
 
@@ -21,7 +22,8 @@ st.markdown(
     "says which way the noise went."
 )
 st.latex(r"\mathrm{IWAE}_K=\log\frac1K\sum_{i=1}^K w_i")
-st.latex(r"\text{Theorem 1: }\ \mathrm{SNR}_\theta=O(\sqrt{MK}),\quad \mathrm{SNR}_\phi=O(\sqrt{M/K})")
+st.markdown("**Theorem 1** (Rainforth et al.), for M averaged bounds of K samples each:")
+st.latex(r"\begin{aligned}\mathrm{SNR}_\theta&=O\big(\sqrt{MK}\big)\\ \mathrm{SNR}_\phi&=O\big(\sqrt{M/K}\big)\end{aligned}")
 
 c1, c2 = st.columns([1, 2])
 sweep = c1.segmented_control("sweep", ["K", "M"], default="K", key="sweep", bind="query-params",
@@ -53,6 +55,39 @@ def snr_of(e, g, i):
     return float(curves.snr[(e, g)][i])
 
 
+def resolved(e, g, i) -> bool:
+    return bool(curves.resolved[(e, g)][i])
+
+
+DRAWN = f"{2 * curves.pairs:,}"
+
+
+def snr_cell(e, g, i) -> str:
+    """An SNR for the table: its value where resolved, its upper bound where not."""
+    if resolved(e, g, i):
+        return ui.fmt(snr_of(e, g, i), 3)
+    return f"unresolved: < {ui.fmt(float(curves.upper[(e, g)][i]), 2)}"
+
+
+def values(points) -> str:
+    return ", ".join(f"{v:,}" for v in points)
+
+
+def slope_cell(e, g) -> str:
+    slope, se = curves.slope[(e, g)]
+    fitted = curves.fitted[(e, g)]
+    if slope is None:
+        return "— (fewer than 2 resolved points)"
+    text = f"{slope:+.2f} ± {se:.2f}" if se >= 0.005 else f"{slope:+.2f} ± <0.01"
+    if len(fitted) < len(curves.grid):
+        text += f" ({sweep} = {values(fitted)})"
+    return text.replace("-", "−")
+
+
+def last_resolved(e, g) -> int:
+    return max(i for i in range(len(curves.grid)) if resolved(e, g, i))
+
+
 if not ui.revealed():
     with ui.scene_subject():
         ui.hidden_answer("The SNR curves")
@@ -66,47 +101,90 @@ else:
         for g in GROUPS:
             if g == "theta" and e != shown[0]:
                 continue
-            slope, se = curves.slope[(e, g)]
             theory = curves.theory[(e, g)]
             rows.append({"estimator": "all three (same θ-gradient)" if g == "theta" else ESTIMATORS[e],
                          "parameters": GROUPS[g],
-                         f"SNR at {sweep} = {first}": ui.fmt(snr_of(e, g, 0), 3),
-                         f"SNR at {sweep} = {last}": ui.fmt(snr_of(e, g, -1), 3),
-                         "fitted slope ± SE": (f"{slope:+.2f} ± {se:.2f}" if se >= 0.005 else f"{slope:+.2f} ± <0.01").replace("-", "−"),
+                         f"SNR at {sweep} = {first}": snr_cell(e, g, 0),
+                         f"SNR at {sweep} = {last}": snr_cell(e, g, -1),
+                         "fitted slope ± SE": slope_cell(e, g),
                          "theory": ("none (biased for K > 1)" if theory is None
                                     else f"{'+' if theory > 0 else '−'}½" + (" (asymptotic)" if (e, g, sweep) == ("dreg", "phi", "K") else ""))})
     ui.table(rows, key="iwae_slopes")
-    st.caption(f"Each point: {2 * curves.pairs:,} estimates ({curves.pairs:,} antithetic pairs ε, −ε, shared by the "
+    keys_shown = [(e, "phi") for e in shown] + [(shown[0], "theta")]
+    gaps = [(k, i) for k in keys_shown for i in range(len(curves.grid)) if not resolved(*k, i)]
+    caption = (f"Each point: {DRAWN} estimates ({curves.pairs:,} antithetic pairs ε, −ε, shared by the "
                "three estimators). Error bars and the slopes' SEs: a jackknife over 20 blocks of pairs. The slope is "
-               f"least squares of log SNR on log {sweep} over {', '.join(str(v) for v in curves.grid)}.")
+               f"least squares of log SNR on log {sweep} over {values(curves.grid)}")
+    if gaps:
+        caption += (f", resolved points only. Unresolved (▽, no line through it): the measured mean is within "
+                    f"{RESOLVE_Z:g} standard errors of 0, or on the wrong side of it, so {DRAWN} draws cannot tell its SNR "
+                    f"from 0; the triangle is where a mean {RESOLVE_Z:g} SE higher would put it, an upper bound.")
+    else:
+        caption += (f"; every point shown is resolved (its mean stands at least {RESOLVE_Z:g} standard errors from 0).")
+    st.caption(caption + " Dash-dot lines: the theory's slope through the first point of the curve it is for, "
+                         "in that curve's colour.")
 
     # Every comparative sentence from the numbers above.
     sentences = []
-    th0, th1 = snr_of(shown[0], "theta", 0), snr_of(shown[0], "theta", -1)
-    sentences.append(f"From {sweep} = {first} to {last}, θ's SNR {'grows' if th1 > th0 else 'falls'} "
-                     f"{ui.ratio(max(th1, th0) / min(th1, th0))}-fold (√{last} = {math.sqrt(last):.0f}).")
+    th = shown[0]
+    j = last_resolved(th, "theta")
+    th0, th1 = snr_of(th, "theta", 0), snr_of(th, "theta", j)
+    sentences.append(f"From {sweep} = {first} to {curves.grid[j]}, θ's SNR {'grows' if th1 > th0 else 'falls'} "
+                     f"{ui.ratio(max(th1, th0) / min(th1, th0))}-fold (√{curves.grid[j]} = {math.sqrt(curves.grid[j]):.3g}).")
     for e in shown:
-        p0, p1 = snr_of(e, "phi", 0), snr_of(e, "phi", -1)
-        if p0 > 0 and p1 > 0:
-            sentences.append(f"{ESTIMATORS[e]}: the encoder's SNR {'grows' if p1 > p0 else 'falls'} "
-                             f"{ui.ratio(max(p0, p1) / min(p0, p1))}-fold, from {ui.fmt(p0, 2)} to {ui.fmt(p1, 2)}.")
-    if sweep == "K" and "dreg" in shown and "iwae" in shown:
-        ratio = snr_of("dreg", "phi", -1) / snr_of("iwae", "phi", -1) if snr_of("iwae", "phi", -1) > 0 else math.inf
-        sentences.append(f"At K = {last}, DReG's encoder SNR is {ui.ratio(ratio)} times IWAE's, for the same mean "
+        j = last_resolved(e, "phi")
+        p0, p1 = snr_of(e, "phi", 0), snr_of(e, "phi", j)
+        if j > 0:
+            sentence = (f"{ESTIMATORS[e]}: the encoder's SNR {'grows' if p1 > p0 else 'falls'} "
+                        f"{ui.ratio(max(p0, p1) / min(p0, p1))}-fold from {sweep} = {first} to {curves.grid[j]}, "
+                        f"from {ui.fmt(p0, 2)} to {ui.fmt(p1, 2)}")
+        else:
+            sentence = f"{ESTIMATORS[e]}: the encoder's SNR is {ui.fmt(p0, 2)} at {sweep} = {first}"
+        missing = [i for i in range(len(curves.grid)) if not resolved(e, "phi", i)]
+        if missing:
+            sentence += (f"; at {sweep} = {values(curves.grid[i] for i in missing)} it is below what {DRAWN} draws "
+                         f"resolve (under {', '.join(ui.fmt(float(curves.upper[(e, 'phi')][i]), 2) for i in missing)})")
+        sentences.append(sentence + ".")
+    if sweep == "K" and "dreg" in shown and "iwae" in shown and resolved("dreg", "phi", -1):
+        if resolved("iwae", "phi", -1):
+            ratio = snr_of("dreg", "phi", -1) / snr_of("iwae", "phi", -1)
+            how = f"{ui.ratio(ratio)} times"
+        else:
+            ratio = snr_of("dreg", "phi", -1) / float(curves.upper[("iwae", "phi")][-1])
+            how = f"more than {ui.ratio(ratio)} times"
+        sentences.append(f"At K = {last}, DReG's encoder SNR is {how} IWAE's, for the same mean "
                          "gradient (DReG is unbiased for it).")
     if sweep == "K" and "stl" in shown:
         sentences.append("But for K > 1 STL's mean is not the bound's gradient (it tends to −1.5 r instead of 0, see the "
                          "closed forms below): it is biased, so its SNR is measured against another target.")
     if sweep == "M":
-        fitted = [curves.slope[(e, "phi")][0] for e in shown] + [curves.slope[(shown[0], "theta")][0]]
-        sentences.append(f"Averaging M bounds of K = 1 averages M independent ELBO gradients: the fitted slopes are "
-                         f"{min(fitted):.2f} to {max(fitted):.2f}, the encoder's included, where theory says ½.")
+        fitted = [curves.slope[k][0] for k in keys_shown if curves.slope[k][0] is not None]
+        lo_s, hi_s = f"{min(fitted):.2f}".replace("-", "−"), f"{max(fitted):.2f}".replace("-", "−")
+        sentences.append("Averaging M bounds of K = 1 averages M independent ELBO gradients: the fitted slopes are "
+                         + (f"all {lo_s}" if lo_s == hi_s else f"{lo_s} to {hi_s}")
+                         + ", the encoder's included, where theory says ½.")
     st.markdown(" ".join(sentences))
 
     st.subheader("2 · The draws behind one point")
-    st.caption(f"Each draw's encoder gradient along the direction of its mean (b's part), divided by its standard "
-               f"deviation at that {sweep}: the spread is 1 at every {sweep}, and the vertical line, mean / sd, is what "
-               f"is left of the signal. **Drag the slider inside the figure** to move {sweep}.")
+    prob = problem()
+    r = prob.r
+    # At K = 1 (or M = 1) every estimator is linear in ε, with noise c·I in b: the one-direction SNR
+    # over the group SNR is then exactly this (c and the mean's scale cancel).
+    factor = float(np.linalg.norm(r) * math.sqrt((prob.x ** 2).sum() + D) / np.linalg.norm(np.concatenate([prob.x * r, r])))
+    ratios = [float(curves.mean_projection[e][j] / curves.projection[e][j].std(ddof=1)) / snr_of(e, "phi", j)
+              for e in shown for j in range(len(curves.grid))
+              if resolved(e, "phi", j) and readout(curves, e, j) != "≈ 0 (unresolved)"]
+    lo, hi = float(f"{min(ratios):.2g}"), float(f"{max(ratios):.2g}")
+    spread = f"{lo:g} times it" if lo == hi else f"{lo:g} to {hi:g} times it"
+    st.caption(
+        f"Each draw's encoder gradient, b's part, projected on the direction of its mean (−r, the same for the three "
+        f"estimators by symmetry), divided by its standard deviation at that {sweep}: the spread is 1 at every {sweep}, "
+        f"and the vertical line, mean / sd, is what is left of the signal. That is the SNR of one number, with one "
+        f"coordinate's noise. The table's group SNR divides the length of the whole mean, all {2 * D} coordinates "
+        f"(a and b), by the root of the variance summed over all {2 * D}: at {sweep} = 1, where both are closed forms, the "
+        f"readout here is {factor:.2g} times it; measured, it is {spread} wherever both are resolved, so the two change "
+        f"with {sweep} at about the same rate. "
+        f"**Drag the slider inside the figure** to move {sweep}.")
     ui.chart(draws_figure(curves, shown, start=len(curves.grid) - 1, presenter=ui.presenter_mode()), key="iwae_draws",
              sized=True, download=False,
              alt=f"Histograms of standardized encoder-gradient draws with their mean, with a slider over {sweep}")
@@ -133,7 +211,8 @@ The mean of the encoder gradient is tiny against its spread: IWAE's encoder SNR 
 at $K=1$ (a closed form there) and smaller beyond, which a few hundred independent draws cannot resolve: the SNR's
 noise is about $1/\sqrt{\text{draws}}$. Each point therefore uses
 antithetic pairs ($\epsilon$ and $-\epsilon$: their average cancels the part of the gradient that is odd in
-$\epsilon$), and averages only the component along the mean's direction, known by symmetry ($\parallel r$).
+$\epsilon$), and averages only the component along the mean's direction, known by symmetry ($\parallel -r$). Where that average is
+within two standard errors of 0 (or below it), the point is marked unresolved and left out of the slope's fit.
 """
     )
 

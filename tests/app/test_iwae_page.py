@@ -48,3 +48,36 @@ def test_no_estimator_and_bad_links():
     at = open_page(PAGE, timeout=120)
     at.multiselect(key="est").set_value([]).run()
     assert not at.exception and any("at least one" in i.value for i in at.info)
+
+
+def test_every_seed_shows_finite_positive_or_unresolved_snrs():
+    """Over seeds 0–5 (Resample walks through them): no nan, inf or ∞ anywhere in the page's text or
+    the figures' labels; every SNR in the table is a positive number or says it is unresolved, and the
+    slopes say over which points they were fitted when some are left out."""
+    bad = re.compile(r"\bnan\b|\binf\b|∞", re.IGNORECASE)
+    for seed in range(6):
+        at = open_page(PAGE, timeout=120, seed=str(seed))
+        assert not at.exception, [e.message for e in at.exception]
+        shown = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+        rows = at.dataframe[0].value.to_dict("records")
+        shown += " " + " ".join(str(v) for r in rows for v in r.values())
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        labels = [str(d.get("text", "")) + str(d.get("name", "")) + str(d.get("hovertemplate", ""))
+                  for ch in charts for d in ch["data"]]
+        labels += [str(d.get("text", "")) for ch in charts for f in ch.get("frames", []) for d in f["data"]]
+        assert not bad.search(shown + " ".join(labels)), (seed, bad.search(shown + " ".join(labels)))
+        for r in rows:
+            for col in ("SNR at K = 1", "SNR at K = 256"):
+                cell = r[col]
+                if cell.startswith("unresolved: < "):
+                    assert float(cell.split("< ")[1]) > 0
+                    assert re.search(r"\(K = [\d, ]+\)$", r["fitted slope ± SE"]), r  # which points were fitted
+                else:
+                    assert float(cell) > 0, (seed, r)
+        if any(r["SNR at K = 256"].startswith("unresolved") for r in rows):
+            assert "below what 8,000 draws resolve" in shown and "more than" in shown
+    # The histograms' readouts are positive: each draw is projected on the direction of its mean.
+    scrub = charts[-1]
+    for frame in scrub["frames"]:
+        readouts = frame["data"][-1]["text"][0]
+        assert "−" not in readouts and "DReG" in readouts, readouts
