@@ -22,8 +22,10 @@ st.markdown(
     "L-sample ELBO with the KL term in closed form. Only the encoder's gradient estimator changes between runs: "
     "same data, same seed, same decoder updates."
 )
-st.latex(r"\widetilde{\mathcal L}(x)=\frac1L\sum_{l=1}^{L}\log p(x\mid z^{(l)})-D_{KL}\big(q(z\mid x)\,\|\,\mathcal N(0,I)\big),"
-         r"\qquad z^{(l)}=\mu(x)+e^{\frac12\log\sigma^2(x)}\epsilon^{(l)}")
+# Three short lines: one long formula would run past a phone's screen with no cue.
+st.latex(r"\begin{aligned}\widetilde{\mathcal L}(x)&=\frac1L\sum_{l=1}^{L}\log p(x\mid z^{(l)})\\"
+         r"&\quad-D_{KL}\big(q(z\mid x)\,\|\,\mathcal N(0,I)\big),\\"
+         r"z^{(l)}&=\mu(x)+e^{\frac12\log\sigma^2(x)}\epsilon^{(l)}\end{aligned}")
 
 MAX_RUNS = 12
 # Measured through the running app on an idle 2-core machine (bench/bench_concurrency.py's
@@ -190,57 +192,92 @@ else:
     col_b.image(image_grid(pictures[-1:], cols=1, scale=10), clamp=True, width="stretch", caption=f"z₀ = {z0:g}")
 
 
-st.subheader("3 · A tighter bound: IWAE with K samples")
-st.markdown(
-    "The importance-weighted bound log (1/K) Σₖ wₖ, wₖ = p(x, zₖ) / q(zₖ | x), is tighter than the ELBO for K > 1 "
-    "(Burda et al. 2016). Rainforth et al. (2018) showed its pathwise encoder gradient gets *noisier relative to its "
-    "mean* as K grows; DReG (Tucker et al. 2018) drops the score part of it with a reparameterization of it, and keeps "
-    "the same mean. Two runs at the K you pick, same data, seed and decoder gradient (the bound's own); the "
-    "next page measures the rates on a model where everything is in closed form."
-)
-K = st.select_slider("K (samples in the bound)", [1, 5, 20], value=5, key="K", bind="query-params")
-iwae_keys = {e: (e, int(latent), int(K), int(steps), int(seed)) for e in IWAE_ESTIMATORS}
-iwae_missing = [e for e, k in iwae_keys.items() if cached(k) is None]
-if iwae_missing:
-    per_step = SECONDS_PER_STEP * (1 + 0.25 * int(K))  # measured: 100 steps at K = 20 in 1.4–2.1 s
-    col_go, col_note = st.columns([1, 4])
-    go_iwae = col_go.button("Train IWAE runs", icon=":material/play_arrow:", key="train_iwae")
-    col_note.caption(f"{len(iwae_missing)} run(s) to train at K = {K}, about {steps * per_step:.0f} s each on an idle "
-                     "2-core server (one training at a time; others queue). Any other control interrupts them.")
-    if go_iwae:
-        bar = st.progress(0.0, text="training…")
-        for i, e in enumerate(iwae_missing):
-            def progress(step, total, i=i, e=e):
-                bar.progress((i + step / total) / len(iwae_missing), text=f"{IWAE_ESTIMATORS[e]}: step {step} of {total}")
-                return True
+def iwae_section() -> None:
+    """Section 3: IWAE training with plain and DReG encoder gradients."""
+    st.subheader("3 · A tighter bound: IWAE with K samples")
+    st.markdown(
+        "The importance-weighted bound log (1/K) Σₖ wₖ, wₖ = p(x, zₖ) / q(zₖ | x), is tighter than the ELBO for K > 1 "
+        "(Burda et al. 2016). Rainforth et al. (2018) showed its pathwise encoder gradient gets *noisier relative to its "
+        "mean* as K grows; DReG (Tucker et al. 2018) drops the score part of it with a reparameterization of it, and keeps "
+        "the same mean. Two runs at the K you pick, same data, seed and decoder gradient (the bound's own); the "
+        "next page measures the rates on a model where everything is in closed form."
+    )
+    K = st.select_slider("K (samples in the bound)", [1, 5, 20], value=5, key="K", bind="query-params")
+    iwae_keys = {e: (e, int(latent), int(K), int(steps), int(seed)) for e in IWAE_ESTIMATORS}
+    iwae_missing = [e for e, k in iwae_keys.items() if cached(k) is None]
+    IWAE_SHORT = {"iwae": "pathwise", "iwae_dreg": "DReG"}
 
-            def queued(i=i, e=e):
-                bar.progress(i / len(iwae_missing), text=f"{IWAE_ESTIMATORS[e]}: waiting for another session's training")
 
-            train_shared(iwae_keys[e], e, queued, latent=int(latent), L=int(K), steps=int(steps), seed=int(seed),
-                         progress=progress)
-        bar.empty()
-        st.rerun()
-    st.info("Press **Train IWAE runs** to compare the two encoder gradients.")
-else:
-    iwae_results = {e: cached(k) for e, k in iwae_keys.items()}
-    st.dataframe([{"encoder gradient": IWAE_ESTIMATORS[e], f"final IWAE bound, K = {K} (nats/image)": f"{r.elbo[-1]:.2f}",
+    def measured_run(K: int) -> tuple[int, float] | None:
+        """(steps, seconds) of the longest IWAE run at this K already trained on this server (its own
+        clock: queueing excluded; the median over the two estimators' runs of that length), None before
+        the first one."""
+        store = run_store()
+        with store["lock"]:
+            runs = [(int(r.steps[-1]), float(r.seconds[-1])) for (e, _, k, _, _), r in store["runs"].items()
+                    if e in IWAE_ESTIMATORS and k == K and r.steps[-1] > 0 and not r.stopped]
+        if not runs:
+            return None
+        longest = max(n for n, _ in runs)
+        return longest, float(np.median([t for n, t in runs if n == longest]))
+
+
+    if iwae_missing:
+        measured = measured_run(int(K))
+        if measured is None:
+            how_long = (f"no run at K = {K} has been timed on this server yet, so the first one measures how long a run "
+                        "takes")
+        else:
+            n_done, took = measured
+            each = steps * took / n_done
+            how_long = ("under 1 s each" if each < 1 else f"about {each:.0f} s each") + (
+                f", going by a run of {n_done} steps at K = {K} on this server, which took {took:.1f} s")
+        col_go, col_note = st.columns([1, 4])
+        go_iwae = col_go.button("Train IWAE runs", icon=":material/play_arrow:", key="train_iwae")
+        col_note.caption(f"{len(iwae_missing)} run(s) to train at K = {K}, {steps} steps; {how_long} (one training at a "
+                         "time on this server; others queue). Any other control interrupts them.")
+        if go_iwae:
+            bar = st.progress(0.0, text="training…")
+            n_runs = len(iwae_missing)
+            for i, e in enumerate(iwae_missing):
+                def progress(step, total, i=i, e=e):
+                    bar.progress((i + step / total) / n_runs,
+                                 text=f"run {i + 1} of {n_runs} ({IWAE_SHORT[e]}), step {step} of {total}")
+                    return True
+
+                def queued(i=i, e=e):
+                    bar.progress(i / n_runs, text=f"run {i + 1} of {n_runs} ({IWAE_SHORT[e]}): waiting for another "
+                                                  "session's training")
+
+                train_shared(iwae_keys[e], e, queued, latent=int(latent), L=int(K), steps=int(steps), seed=int(seed),
+                             progress=progress)
+            bar.empty()
+            st.rerun()
+        st.info("Press **Train IWAE runs** to compare the two encoder gradients.")
+    else:
+        iwae_results = {e: cached(k) for e, k in iwae_keys.items()}
+        ui.table([{"encoder gradient": IWAE_ESTIMATORS[e], f"final IWAE bound, K = {K} (nats/image)": f"{r.elbo[-1]:.2f}",
                    "encoder-gradient variance (last check)": ui.fmt(float(r.grad_variance[-1]), 3),
                    "SNR (last check)": ui.fmt(float(r.grad_snr[-1]), 3) if r.grad_snr[-1] > 0
-                   else "≈ 0 (below what 16 draws resolve)"} for e, r in iwae_results.items()],
-                 hide_index=True, width="stretch")
-    plain, dreg = iwae_results["iwae"], iwae_results["iwae_dreg"]
-    gap = dreg.elbo[-1] - plain.elbo[-1]
-    snr_p, snr_d = float(plain.grad_snr[-1]), float(dreg.grad_snr[-1])
-    if snr_p > 0 and snr_d > 0:
-        ratio = (f"DReG's encoder-gradient SNR at the last check is {ui.ratio(snr_d / snr_p)} times the pathwise one's"
-                 if K > 1 else f"At K = 1, DReG is STL (sticking the landing), and its SNR at the last check is "
-                               f"{ui.ratio(snr_d / snr_p)} times the pathwise one's")
-    else:
-        ratio = "An SNR at or below what 16 draws resolve is not compared"
-    st.caption(f"{ratio}. The final bound is {abs(gap):.2f} nats per image "
-               f"{'higher' if gap > 0 else 'lower' if gap < 0 else 'different'} with DReG. The bound is evaluated at the "
-               f"same K = {K} on the first 512 training images with fixed noise; the gradient checks use 16 noise draws "
-               "on a fixed batch of 64 images, every 100 steps.")
+                   else "≈ 0 (below what 16 draws resolve)"} for e, r in iwae_results.items()], key="iwae_table")
+        plain, dreg = iwae_results["iwae"], iwae_results["iwae_dreg"]
+        gap = dreg.elbo[-1] - plain.elbo[-1]
+        snr_p, snr_d = float(plain.grad_snr[-1]), float(dreg.grad_snr[-1])
+        if snr_p > 0 and snr_d > 0:
+            ratio = (f"DReG's encoder-gradient SNR at the last check is {ui.ratio(snr_d / snr_p)} times the pathwise one's"
+                     if K > 1 else f"At K = 1, DReG is STL (sticking the landing), and its SNR at the last check is "
+                                   f"{ui.ratio(snr_d / snr_p)} times the pathwise one's")
+        else:
+            ratio = "An SNR at or below what 16 draws resolve is not compared"
+        st.caption(f"{ratio}. The final bound is {abs(gap):.2f} nats per image "
+                   f"{'higher' if gap > 0 else 'lower' if gap < 0 else 'different'} with DReG. The bound is evaluated at the "
+                   f"same K = {K} on the first 512 training images with fixed noise; the gradient checks use 16 noise draws "
+                   "on a fixed batch of 64 images, every 100 steps.")
+
+
+
+# A lecture scene on this page asks about section 1 alone: section 3 and its Train button stay out of it.
+if not in_scene:
+    iwae_section()
 
 ui.next_step()

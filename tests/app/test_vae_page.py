@@ -52,8 +52,13 @@ def test_training_runs_at_background_priority_and_gives_it_back():
 
 
 def test_iwae_section_trains_both_encoder_gradients():
+    import re
+
     at = open_page(PAGE, timeout=300, steps="50", K="5")
     assert not at.exception
+    before = " ".join(c.value for c in at.caption)
+    # No time guessed from a constant: measured from the runs at this K on this server, or none yet.
+    assert ("no run at K = 5 has been timed" in before) or "going by a run of" in before
     at.button(key="train_iwae").click().run()
     assert not at.exception, [e.message for e in at.exception]
     tables = [t.value.to_dict("records") for t in at.dataframe]
@@ -64,3 +69,17 @@ def test_iwae_section_trains_both_encoder_gradients():
     captions = " ".join(c.value for c in at.caption)
     assert "times the pathwise one's" in captions or "not compared" in captions
     assert "first 512 training images" in captions
+    # The next setting's estimate is the runs' own clock: steps × their measured seconds per step.
+    later = open_page(PAGE, timeout=300, steps="300", K="5")
+    note = " ".join(c.value for c in later.caption)
+    found = re.search(r"300 steps; (?:about (\d+) s|under 1 s) each, going by a run of (\d+) steps at K = 5 on this "
+                      r"server, which took (\d+\.\d) s", note)
+    assert found, note
+    if found.group(1):  # the estimate is the measured run scaled to 300 steps
+        assert abs(int(found.group(1)) - 300 * float(found.group(3)) / int(found.group(2))) <= 0.5 + 300 * 0.05 / int(found.group(2))
+    # The table says it scrolls sideways on a phone (ui.table) when it is wider than one.
+    import ui
+
+    hints = [h for h in at.get("html") if "← The table scrolls sideways" in str(h.proto)]
+    wide = [t for t in tables if ui._natural_width(t) > ui.PHONE_COLUMN_PX]
+    assert iwae_rows and len(hints) == len(wide) and ui._natural_width([r for r in tables[-1]]) > ui.PHONE_COLUMN_PX
