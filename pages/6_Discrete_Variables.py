@@ -195,84 +195,191 @@ def controls(pair):
     return objective, values, logits, float(tau), int(L), int(reps), int(seed)
 
 
-def _times(a: float, b: float, what_a: str, what_b: str) -> str:
-    """'A's variance (x) is r× lower/higher than B's (y)', from the two numbers."""
-    if b <= 0 or a <= 0:
-        return f"{what_a}'s variance is {a:.3g}, {what_b}'s {b:.3g}"
-    r = b / a
-    if abs(r - 1) < 0.005:
-        return f"{what_a}'s variance ({a:.4g}) is level with {what_b}'s ({b:.4g})"
-    return (f"{what_a}'s variance ({a:.3g}) is {r:.3g}× lower than {what_b}'s ({b:.3g})" if r > 1 else
-            f"{what_a}'s variance ({a:.3g}) is {1 / r:.3g}× higher than {what_b}'s ({b:.3g})")
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def relax_section(seed: int) -> None:
+def _sig(x: float, digits: int) -> str:
+    """A number for a sentence, to ``digits`` significant digits: 0.01563, 0.0001156, and 8.333×10⁻⁸
+    below 10⁻⁴ (never 8.333e-08)."""
+    if x == 0:
+        return "0"
+    text = f"{x:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUP)}"
+
+
+def _nice_up(x: float) -> str:
+    """The smallest of 0.01, 0.02, 0.05, 0.1, … at or above ``x``, written for a sentence."""
+    step = 10.0 ** np.floor(np.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * step >= x * (1 - 1e-12):
+            return f"{m * step:.10g}"
+    return f"{10 * step:.10g}"
+
+
+def _ratio_text(r: float, digits: int) -> str:
+    text = f"{r:.{digits}g}"
+    return f"{float(text):,.0f}" if "e" in text else text
+
+
+def compare(a: float, b: float, digits: int, other: str) -> str:
+    """How a variance a stands against b, in words the printed numbers (``digits`` significant
+    digits) bear out: 'N× lower', 'N× higher', or 'level with … (within X %)' when both the true
+    and the printed pair are within 1 % of each other; a ratio is given to as many digits (3, else
+    2) as the true and the printed numbers agree on."""
+    a_shown, b_shown = float(f"{a:.{digits}g}"), float(f"{b:.{digits}g}")
+    r, r_shown = b / a, b_shown / a_shown
+    gap = max(abs(r - 1), abs(r_shown - 1))
+    if gap < 0.01:
+        return f"equal to {other}" if gap == 0 else f"level with {other} (within {_nice_up(100 * gap)} %)"
+    lower = r > 1
+    r, r_shown = (r, r_shown) if lower else (1 / r, 1 / r_shown)
+    d = next((d for d in (3, 2) if _ratio_text(r, d) == _ratio_text(r_shown, d)), 1)
+    return f"{_ratio_text(r, d)}× {'lower than' if lower else 'higher than'} {other}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class _Prose:
+    """Sentences about variances, each printed once and always with the same rounding (``digits``
+    significant digits): a quantity already given is named, not repeated."""
+
+    def __init__(self, values: dict[str, float], names: dict[str, str], digits: int = 4):
+        self.values, self.names, self.digits, self.said = values, names, digits, set()
+
+    def value(self, key: str) -> str:
+        return _sig(self.values[key], self.digits)
+
+    def name(self, key: str, possessive: bool = True) -> str:
+        """"Tuned RELAX's variance (0.0001156)" the first time, "tuned RELAX's" afterwards."""
+        own = self.names[key] + ("'s" if possessive else "")
+        if key in self.said:
+            return own
+        self.said.add(key)
+        return f"{own} variance ({self.value(key)})" if possessive else f"{own} ({self.value(key)})"
+
+    def versus(self, a: str, b: str) -> str:
+        first = self.name(a)
+        if " variance (" not in first:
+            first += " variance"
+        return f"{first} is " + compare(self.values[a], self.values[b], self.digits, self.name(b))
+
+
+RELAX_TITLE = "6 · REBAR and RELAX: a control variate that learns"
+
+
+def relax_intro() -> float:
+    """Section 6's title, its toy in bold with the chosen t (whatever the page's setting above),
+    and the choice of t. Returns t."""
+    st.subheader(RELAX_TITLE)
+    lead = st.empty()  # written once t is known
+    t = float(st.radio("target t in f(b) = (b − t)²: 0.45 as in REBAR's paper, 0.499 as in RELAX's", list(TOY_TARGETS),
+                       index=len(TOY_TARGETS) - 1, horizontal=True, format_func=lambda x: f"{x:g}", key="rt",
+                       bind="query-params"))
+    lead.markdown(f"**This section uses the papers' toy, whatever the setting above: f(b) = (b − {t:g})², "
+                  "b ∼ Bernoulli(θ), θ = σ(α), at θ = ½.**")
+    return t
+
+
+def relax_section(seed: int, subject: bool = False) -> None:
+    """Section 6. ``subject``: a lecture scene asks about this section, and its table (the numbers
+    the answer quotes) is what the view is aligned on."""
+    t = relax_intro()
     st.markdown(
-        r"The papers' toy, whatever the setting above: $b\sim\mathrm{Bernoulli}(\theta)$, $\theta=\sigma(\alpha)$, "
-        r"$f(b)=(b-t)^2$, minimise $\mathbb E[f]$ (REBAR's paper: $t=0.45$; RELAX's: $t=0.499$). With $z=\alpha+\mathrm{logit}\,u$, "
+        r"Minimise $\mathbb E[f]$ over $\alpha$ (REBAR's paper: $t=0.45$; RELAX's: $t=0.499$). With $z=\alpha+\mathrm{logit}\,u$, "
         r"$b=H(z)$ and $\tilde z\sim z\mid b$ drawn from a second uniform, RELAX is "
         r"$\hat g=[f(b)-c(\tilde z)]\,\partial_\alpha\log p(b)+\partial_\alpha c(z)-\partial_\alpha c(\tilde z)$, "
         r"unbiased for any $c$. REBAR's $c(z)=\eta f(\sigma(z/\lambda))$; RELAX adds a 10-unit tanh network. "
         r"Both tune their control variate by the one-draw gradient of the variance, $2\hat g\,\partial\hat g/\partial\phi$."
     )
-    t = st.radio("target t in f(b) = (b − t)²: 0.45 as in REBAR's paper, 0.499 as in RELAX's", list(TOY_TARGETS),
-                 index=len(TOY_TARGETS) - 1, horizontal=True, format_func=lambda x: f"{x:g}", key="rt",
-                 bind="query-params")
     with st.spinner("Tuning the control variates and racing 2,000 steps…"):
-        tuned, m, mc, runs = relax_study(float(t), seed)
+        tuned, m, mc, runs = relax_study(t, seed)
     g_theta, g_alpha = m["score_theta"][0], m["score"][0]
     top = max(v for _, v in m.values())
     var = {n: (0.0 if v < 1e-12 * top else v) for n, (_, v) in m.items()}  # DisARM's 1e-19 is 0 up to rounding
     rb, rx = tuned["rebar"], tuned["relax"]
+    # Short names, the variance next to them: on a phone those two columns fit, the rest scrolls.
     rows_spec = [
-        ("REINFORCE, ∂/∂θ", "∂/∂θ", "score_theta", "enumeration", None),
-        ("REINFORCE, ∂/∂α", "∂/∂α", "score", "enumeration", None),
-        ("REBAR, η = 0", "∂/∂α", "rebar_eta0", "quadrature", None),
-        ("REBAR untuned (η = 1, λ = 0.5)", "∂/∂α", "rebar_untuned", "quadrature", None),
-        ("RELAX untuned (network at 0: REBAR's)", "∂/∂α", "rebar_untuned", "quadrature", None),
-        (f"REBAR tuned (η = {rb.eta:.3g}, λ = {rb.lam:.3g})", "∂/∂α", "rebar", "quadrature", "rebar"),
-        (f"RELAX tuned (η = {rx.eta:.3g}, λ = {rx.lam:.3g}, network)", "∂/∂α", "relax", "quadrature", "relax"),
-        ("ARM", "∂/∂α", "arm", "exact (piecewise)", None),
-        ("DisARM", "∂/∂α", "disarm", "exact (piecewise)", None),
+        ("REINFORCE, ∂/∂θ", "∂/∂θ", "score_theta", "—", "enumeration", None),
+        ("REINFORCE, ∂/∂α", "∂/∂α", "score", "—", "enumeration", None),
+        ("REBAR, η = 0", "∂/∂α", "rebar_eta0", "η = 0", "quadrature", None),
+        ("REBAR untuned", "∂/∂α", "rebar_untuned", "η = 1, λ = 0.5", "quadrature", None),
+        ("RELAX untuned", "∂/∂α", "rebar_untuned", "η = 1, λ = 0.5, net = 0", "quadrature", None),
+        ("REBAR tuned", "∂/∂α", "rebar", f"η = {rb.eta:.3g}, λ = {rb.lam:.3g}", "quadrature", "rebar"),
+        ("RELAX tuned", "∂/∂α", "relax", f"η = {rx.eta:.3g}, λ = {rx.lam:.3g}, net", "quadrature", "relax"),
+        ("ARM", "∂/∂α", "arm", "—", "exact (piecewise)", None),
+        ("DisARM", "∂/∂α", "disarm", "—", "exact (piecewise)", None),
     ]
-    rows = [{"estimator at θ = ½": label, "mean": f"{m[key][0]:.6g}", "variance (one draw)": f"{var[key]:.6g}",
-             "by": how, f"Monte Carlo ({RELAX_MC:,} draws)": (f"{mc[mc_key][0]:.4g} ± {mc[mc_key][1]:.2g}" if mc_key else "—")}
-            for label, of, key, how, mc_key in rows_spec]
-    ui.table(rows, key="relax_table")
-    ranked = sorted(((var[k], lab) for lab, of, k, _, _ in rows_spec if of == "∂/∂α"), key=lambda p: p[0])
+    rows = [{"estimator at θ = ½": label, "variance (one draw)": _sig(var[key], 6), "mean": _sig(m[key][0], 6),
+             "control variate": cv, "by": how,
+             f"Monte Carlo ({RELAX_MC:,} draws)": (f"{_sig(mc[mc_key][0], 4)} ± {_sig(mc[mc_key][1], 2)}" if mc_key else "—")}
+            for label, of, key, cv, how, mc_key in rows_spec]
+    with ui.scene_subject(here=subject):
+        ui.table(rows, key="relax_table")
+    st.caption(f"Tuned: {RELAX_STEPS:,} Adam steps (step 0.01) on φ at θ = ½ (α held there), seed {seed}. Exact variances by "
+               "enumeration (REINFORCE), piecewise Gauss–Legendre (ARM, DisARM) and quadrature over (u, v) "
+               "(REBAR, RELAX); the Monte Carlo column checks the quadrature (± one standard error). Control variate: "
+               "REBAR's η and λ, and net, RELAX's network (net = 0: its output held at zero, where RELAX is REBAR draw "
+               "for draw).")
+    prose = _Prose(var, {"score": "REINFORCE", "rebar_eta0": "REBAR with η = 0", "rebar": "tuned REBAR",
+                         "relax": "tuned RELAX", "arm": "ARM", "disarm": "DisARM", "rebar_untuned": "untuned REBAR"})
+    ranked = sorted(((var[k], k) for k in {k for _, of, k, _, _, _ in rows_spec if of == "∂/∂α"} - {"rebar_eta0"}),
+                    key=lambda p: p)
     same = abs(var["rebar_eta0"] - var["score"]) <= 1e-9 * var["score"]
     sentences = [
         f"Exact: ∂E[f]/∂θ = 1 − 2t = {g_theta:.4g}, so ∂E[f]/∂α = θ(1 − θ)(1 − 2t) = {g_alpha:.4g} at θ = ½, "
-        f"while one REINFORCE draw (∂/∂α) has a standard deviation {np.sqrt(var['score']) / abs(g_alpha):.3g} times that.",
-        ("REBAR with η = 0 is REINFORCE: the same variance, " if same else "REBAR with η = 0: variance ")
-        + f"{var['rebar_eta0']:.6g} (REINFORCE ∂/∂α: {var['score']:.6g}).",
-        _times(var["rebar"], var["score"], "Tuned REBAR", "REINFORCE") + f"; its η went from 1 to {rb.eta:.3g}.",
-        _times(var["relax"], var["score"], "Tuned RELAX", "REINFORCE") + "; "
-        + _times(var["relax"], var["rebar"], "RELAX", "tuned REBAR") + ".",
-        "Lowest variance at θ = ½: " + ", then ".join(f"{lab} ({v:.3g})" for v, lab in ranked[:3]) + ".",
+        f"while one REINFORCE draw (∂/∂α), of variance {prose.value('score')}, has a standard deviation "
+        f"{np.sqrt(var['score']) / abs(g_alpha):.3g} times that.",
+    ]
+    prose.said.add("score")
+    if same:
+        sentences.append("REBAR with η = 0 is REINFORCE: the same variance.")
+        prose.said.add("rebar_eta0")
+    else:
+        sentences.append(_capital(prose.versus("rebar_eta0", "score")) + ".")
+    sentences += [
+        _capital(prose.versus("rebar", "score")) + f"; its η went from 1 to {rb.eta:.3g}.",
+        _capital(prose.versus("relax", "score")) + ", and "
+        + compare(var["relax"], var["rebar"], prose.digits, prose.name("rebar")) + ".",
+        "Lowest variance at θ = ½: " + ", then ".join(prose.name(k, possessive=False) for _, k in ranked[:3]) + ".",
     ]
     if var["disarm"] == 0:
         sentences.append("DisARM's is 0 here: at θ = ½ its antithetic pair always differs, and every draw gives "
                          "(f(1) − f(0))/4, the exact gradient.")
     st.markdown(" ".join(sentences))
-    st.caption(f"Tuned: {RELAX_STEPS:,} Adam steps (step 0.01) on φ at θ = ½, seed {seed}. Exact variances by "
-               "enumeration (REINFORCE), piecewise Gauss–Legendre (ARM, DisARM) and quadrature over (u, v) "
-               "(REBAR, RELAX); the Monte Carlo column checks the quadrature (± one standard error).")
+
+    last = {n: float(smooth_variance(r["variance"], 200)[1][-1]) for n, r in runs.items()}
+    lasts = _Prose(last, {n: TOY_LABELS[n] for n in last}, digits=3)
+    st.markdown(f"**Along training, θ moves.** The table holds θ at ½; below, {RELAX_CHAINS} runs per estimator start "
+                "there and descend on α, and each variance is measured at the run's current θ (and φ), so it changes "
+                "as θ does (second chart).")
     ui.chart(variance_steps_figure(runs, TOY_LABELS), key="relax_var",
              alt="Variance of each estimator's one-draw gradient against the training step, log scale")
+    st.caption(
+        f"Variance: the sample variance of 32 fresh draws per run and step at its current θ and φ, averaged over the "
+        f"{RELAX_CHAINS} runs and {WINDOW} steps; REBAR and RELAX tune φ at every step by Adam (step 0.01) on 2ĝ ∂ĝ/∂φ. "
+        "Over the last 200 steps: " + "; ".join(f"{TOY_LABELS[n]} {lasts.value(n)}" for n in last) + ". "
+        + "RELAX's is " + compare(last["relax"], last["score"], 3, "REINFORCE's") + "."
+    )
     ui.chart(toy_race_figure(runs, TOY_LABELS), key="relax_race",
              alt="Theta against the training step for REINFORCE, REBAR, RELAX, ARM and DisARM")
-    last = {n: float(smooth_variance(r["variance"], 200)[1][-1]) for n, r in runs.items()}
     final = {n: float(r["theta"][-1].mean()) for n, r in runs.items()}
+    se = {n: float(r["theta"][-1].std(ddof=1) / np.sqrt(r["theta"].shape[-1])) for n, r in runs.items()}
     best = min(final, key=final.get)
+    # Level with the best: apart by less than twice the standard error of the difference.
+    tied = [n for n in final if final[n] - final[best] < 2 * np.hypot(se[n], se[best])]
+    lead = (f"closest to the optimum θ = 0: {TOY_LABELS[best]}" if len(tied) == 1 else
+            "closest to the optimum θ = 0: " + " and ".join(TOY_LABELS[n] for n in sorted(tied, key=final.get))
+            + ", level within their run-to-run spread (apart by less than twice the standard error of the difference)")
     st.caption(
         f"Adam (step 0.01) on α, one draw per step, {RELAX_CHAINS} runs per estimator from θ = ½ (line: mean; band: "
-        f"10–90 %); REBAR and RELAX tune φ at every step by Adam (step 0.01) on 2ĝ ∂ĝ/∂φ. Variance: the sample variance of "
-        f"32 fresh draws per run and step at its current θ and φ, averaged over runs and {WINDOW} steps. "
-        "Over the last 200 steps: " + "; ".join(f"{TOY_LABELS[n]} {v:.3g}" for n, v in last.items()) + ". "
-        + _times(last["relax"], last["score"], "RELAX", "REINFORCE") + ". Mean θ after "
-        f"{RELAX_STEPS:,} steps: " + "; ".join(f"{TOY_LABELS[n]} {v:.3f}" for n, v in final.items())
-        + f" (closest to the optimum θ = 0: {TOY_LABELS[best]})."
+        f"10–90 %). Mean θ after {RELAX_STEPS:,} steps (± standard error over the runs): "
+        + "; ".join(f"{TOY_LABELS[n]} {_sig(v, 3)} ± {_sig(se[n], 2)}" for n, v in final.items())
+        + f"; {lead}."
     )
 
 
@@ -285,6 +392,7 @@ def page() -> None:
     if got is None:
         return
     objective, values, logits, tau, L, reps, seed = got
+    relax_scene = ui.scene_params().get("section") == "relax"  # a lecture scene about section 6
     with pair:
         K = len(values)
         text = objective.text
@@ -309,14 +417,22 @@ def page() -> None:
 
         st_mean, _ = straight_through_moments(text, list(logits), list(values))
         ui.lecture_truth("st_mean", float(st_mean[j]))
-        with ui.scene_subject(here=not ui.revealed()):
-            if not ui.revealed():  # a lecture scene asks first
+        if ui.revealed():
+            st.subheader("1 · Estimates against the exact gradient")
+            series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
+            ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
+                     key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
+        elif not relax_scene:  # a lecture scene asks first
+            with ui.scene_subject():
                 ui.hidden_answer("The estimates, the straight-through comparison and the sections below")
-                return
-        st.subheader("1 · Estimates against the exact gradient")
-        series = [(LABELS[n], COLORS[n], a[:, j]) for n, a in res.items()]
-        ui.chart(labelled_histograms(series, float(exact[j]), f"estimates of ∂/∂θ{j} (dashed: exact = {exact[j]:.4g})"),
-                 key="dhist", alt=f"Histograms of discrete gradient estimates for theta {j}")
+            return
+    if not ui.revealed():
+        # A scene on section 6 asks about its toy, not the setting above: the section's title, its toy
+        # with the scene's t and the choice of t are in view under the question, its numbers hidden.
+        with ui.scene_subject():
+            relax_intro()
+            ui.hidden_answer("Section 6's variances and charts, and the rest of this page")
+        return
     rows = []
     summaries = {n: summarize(a[:, j], float(exact[j])) for n, a in res.items()}
     # The size of the table's numbers: a value far below it is 0 up to rounding (DisARM at equal
@@ -324,12 +440,13 @@ def page() -> None:
     size = ui.size_of(float(exact[j]), summaries.values())
     for n, s in summaries.items():
         std = ui.zeroed(s.std, size)
-        snr = s.snr if std > 0 else (float("inf") if ui.zeroed(s.mean, size) != 0 else float("nan"))
+        # With no spread, |mean| / sd is no number: say so (every estimate the same, exact or not).
+        snr = ui.fmt(s.snr, 3) if std > 0 else "no spread"
         unbiased = DISCRETE_ESTIMATORS[n][1] and (objective.continuous or n not in ("rebar", "relax"))
         rows.append({"estimator": LABELS[n], "unbiased?": "yes" if unbiased else "no (biased)",
                      "mean": ui.fmt(s.mean, scale=size), "exact": ui.fmt(float(exact[j]), scale=size),
-                     "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "—",
-                     "variance": ui.fmt(s.variance, scale=size * size), "SNR": ui.fmt(snr, 3)})
+                     "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "no spread",
+                     "variance": ui.fmt(s.variance, scale=size * size), "SNR": snr})
     ui.table(rows, key="discrete_table")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real."
                + (" REBAR and RELAX here use the untuned control variate η = 1, λ = 0.5 with RELAX's network at zero, "
@@ -354,7 +471,7 @@ def page() -> None:
     tab_tau, tab_race, tab_gumbel, tab_relax = ui.tabs(
         {"tau": "3 · The temperature trade-off", "race": "4 · Descent race: does the bias matter?",
          "gumbel": "5 · Gumbel-max and Gumbel-softmax, made visible",
-         "relax": "6 · REBAR and RELAX: a control variate that learns"}, key="section")
+         "relax": "6 · REBAR and RELAX"}, key="section")
     if tab_tau.open:
         with tab_tau:
             grid, exact_curves, mc, flat = tau_study(text, logits, values, j, seed)
@@ -420,7 +537,7 @@ def page() -> None:
 
     if tab_relax.open:
         with tab_relax:
-            relax_section(seed)
+            relax_section(seed, subject=relax_scene)
 
     st.subheader("7 · This is a policy gradient")
     st.markdown(

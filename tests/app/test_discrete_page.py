@@ -1,9 +1,11 @@
 """AppTest of the discrete-variables page."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.discrete import DISCRETE_PRESETS, exact_discrete_gradient, straight_through_moments
-from tests.app.conftest import open_page
+from tests.app.conftest import ENTRY, open_page
 
 PAGE = "pages/6_Discrete_Variables.py"
 
@@ -84,7 +86,7 @@ def test_the_temperature_sentence_is_computed_from_the_chart():
     """"Lowering τ shrinks the Gumbel-softmax bias" is false for the 3-category setting; the sentence
     now reads the chart's own numbers: exact for two categories, Monte Carlo with ± SE for three."""
     from core.discrete import DISCRETE_PRESETS
-    from tests.app.conftest import open_page
+    from tests.app.conftest import ENTRY, open_page
 
     texts = {}
     for preset in list(DISCRETE_PRESETS)[:3]:
@@ -100,7 +102,7 @@ def test_the_temperature_sentence_is_computed_from_the_chart():
 def test_the_hard_gumbel_softmax_demo_shows_a_gradient():
     """At τ = 0.1 the soft sample is one-hot to many digits and the Jacobians are ~0: the demo used to
     print a table of "-0.0000" and a raw numpy array. It now falls back to τ = 1 and says so."""
-    from tests.app.conftest import open_page
+    from tests.app.conftest import ENTRY, open_page
 
     at = open_page("pages/6_Discrete_Variables.py", tau="0.1", section="gumbel")
     assert not at.exception
@@ -123,10 +125,42 @@ def test_choosing_theta0_survives_the_link():
     assert again.radio(key="j").value == 0 and not again.exception
 
 
+def _sig(x: float, digits: int) -> str:
+    """The page's way of writing a number in a sentence (8.333×10⁻⁸, never 8.333e-08)."""
+    text = f"{x:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return mantissa + "×10" + str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def _ratio_holds(said: str, true: float, shown: float) -> bool:
+    """A printed ratio is the true one and the printed numbers' one, to the digits it gives."""
+    plain = said.replace(",", "")
+    digits = len((plain.replace(".", "") if "." in plain else plain.rstrip("0")).lstrip("0"))
+    return all(f"{float(f'{r:.{max(digits, 1)}g}'):g}" == f"{float(said.replace(',', '')):g}" for r in (true, shown))
+
+
+def _comparison_holds(text: str, a: float, b: float, digits: int = 4) -> bool:
+    """'… is N× lower/higher than …' or '… is level with … (within P %)', as the sentence says it:
+    true of the exact numbers and of the printed ones."""
+    a_s, b_s = float(f"{a:.{digits}g}"), float(f"{b:.{digits}g}")
+    level = re.match(r"level with .*?\(within ([\d.]+) %\)", text)
+    if level:
+        bound = float(level.group(1)) / 100
+        return abs(b / a - 1) <= bound and abs(b_s / a_s - 1) <= bound
+    times = re.match(r"([\d.,]+)× (lower|higher) than", text)
+    assert times, text
+    if times.group(2) == "lower":
+        return b > a and _ratio_holds(times.group(1), b / a, b_s / a_s)
+    return a > b and _ratio_holds(times.group(1), a / b, a_s / b_s)
+
+
 @pytest.mark.parametrize("t", ["0.45", "0.499"])
 def test_relax_section_numbers_match_core_and_sentences_follow_them(t):
-    """Section 6: the table's variances are core's exact ones at the page's seed, and every
-    comparison in the text is the one those numbers make."""
+    """Section 6: the table's variances are core's exact ones at the page's seed, every comparison
+    in the text is the one those numbers make, and each variance is printed once, with one rounding
+    (4 significant digits) in the paragraph."""
     from core.discrete import ControlVariate
     from core.relax import toy_moments, tune_control
 
@@ -134,22 +168,118 @@ def test_relax_section_numbers_match_core_and_sentences_follow_them(t):
     assert not at.exception, [e.message for e in at.exception]
     assert [el.proto.id.rsplit("-", 1)[-1] for el in at.get("plotly_chart")] == ["dhist", "relax_var", "relax_race"]
     table = at.dataframe[-1].value
+    assert list(table.columns[:2]) == ["estimator at θ = ½", "variance (one draw)"]  # the two that fit a phone
+    assert max(len(x) for x in table["estimator at θ = ½"]) <= 16
     shown = dict(zip(table["estimator at θ = ½"], table["variance (one draw)"]))
     seed = int(at.number_input(key="seed").value) if any(w.key == "seed" for w in at.number_input) else 0
     tuned = tune_control(float(t), steps=2000, seed=seed)
     m = toy_moments(float(t), 0.5, {"untuned": ControlVariate(1.0, 0.5), **tuned})
+    var = {k: v for k, (_, v) in m.items()}
     assert shown["DisARM"] == "0"
-    assert "REINFORCE, ∂/∂θ" in shown and [v for k, v in shown.items() if k == "ARM"] == [f"{m['arm'][1]:.6g}"]
-    assert next(v for k, v in shown.items() if k.startswith("REBAR untuned")) == f"{m['untuned'][1]:.6g}"
-    assert next(v for k, v in shown.items() if k.startswith("RELAX tuned")) == f"{m['relax'][1]:.6g}"
-    assert next(v for k, v in shown.items() if k.startswith("REBAR tuned")) == f"{m['rebar'][1]:.6g}"
+    assert "REINFORCE, ∂/∂θ" in shown and shown["ARM"] == _sig(var["arm"], 6)
+    assert shown["REBAR untuned"] == shown["RELAX untuned"] == _sig(var["untuned"], 6)
+    assert shown["RELAX tuned"] == _sig(var["relax"], 6) and shown["REBAR tuned"] == _sig(var["rebar"], 6)
+    assert not any("e-" in str(x) for x in table.to_numpy().ravel())  # 8.33333×10⁻⁸, not 8.33333e-08
+    assert max(len(x) for x in table["control variate"]) <= 30  # its cells fit their column (39 were cut off)
+    assert any(md.value.startswith(f"**This section uses the papers' toy, whatever the setting above: f(b) = (b − {t})²")
+               for md in at.markdown)
     text = next(md.value for md in at.markdown if "Tuned RELAX" in md.value)
-    ratio = m["score"][1] / m["relax"][1]
-    assert f"{ratio:.3g}× lower than REINFORCE" in text  # measured: RELAX tuned is ~100× below REINFORCE
-    r = m["score"][1] / m["rebar"][1]
-    assert (f"{r:.3g}× lower" if r > 1.005 else f"{1 / r:.3g}× higher" if r < 0.995 else "level with") in text
-    assert "DisARM (0)" in text and "REBAR with η = 0 is REINFORCE" in text
+    relax = re.search(r"Tuned RELAX's variance \(([^)]+)\) is (.*?), and (.*?)\.", text)
+    assert relax and relax.group(1) == _sig(var["relax"], 4), text
+    assert _comparison_holds(relax.group(2), var["relax"], var["score"])
+    assert _comparison_holds(relax.group(3), var["relax"], var["rebar"])
+    rebar = re.search(r"Tuned REBAR's variance \(([^)]+)\) is (.*?); its η went from 1 to", text)
+    assert rebar and rebar.group(1) == _sig(var["rebar"], 4), text
+    assert _comparison_holds(rebar.group(2), var["rebar"], var["score"])
+    assert f"of variance {_sig(var['score'], 4)}," in text
+    assert "DisARM (0)" in text and "REBAR with η = 0 is REINFORCE: the same variance." in text
     assert f"1 − 2t = {1 - 2 * float(t):.4g}" in text
+    # One rounding per quantity: the paragraph's numbers are 4-digit ones, each variance once.
+    said = [_sig(var[key], 4) for key in ("score", "rebar", "relax")]
+    for key in ("score", "rebar", "relax"):
+        assert text.count(_sig(var[key], 4)) == said.count(_sig(var[key], 4)), (key, text)
+        for other in (3, 5, 6):  # no other rounding of it anywhere in the paragraph
+            if f"{var[key]:.{other}g}" != _sig(var[key], 4):
+                assert f"{var[key]:.{other}g}" not in re.findall(r"\d+(?:\.\d+)?", text), (key, other, text)
+    assert "e-" not in text and "e+" not in text
+
+
+@pytest.mark.parametrize("t", ["0.45", "0.499"])
+def test_relax_charts_are_explained_where_they_stand(t):
+    """The variance chart's explanation stands with it (θ moves along those runs, unlike the
+    table's θ = ½), and the race's final θ names every estimator tied with the best within the
+    runs' spread, never one of two equal-looking numbers."""
+    import numpy as np
+
+    at = run(section="relax", rt=t)
+    assert not at.exception
+    caps = [c.value for c in at.caption]
+    var_cap = next(c for c in caps if c.startswith("Variance: the sample variance"))
+    race_cap = next(c for c in caps if "Mean θ after 2,000 steps" in c)
+    assert any(md.value.startswith("**Along training, θ moves.**") for md in at.markdown)
+    assert "RELAX's is " in var_cap and "e-0" not in var_cap
+    finals = {n: v for n, v in re.findall(r"\b(REINFORCE|REBAR|RELAX|ARM|DisARM) ([\d.]+) ±", race_cap)}
+    assert set(finals) == {"REINFORCE", "REBAR", "RELAX", "ARM", "DisARM"}, race_cap
+    lead = race_cap.split("closest to the optimum θ = 0: ")[1]
+    named = [n for n in ("REINFORCE", "REBAR", "RELAX", "DisARM", "ARM") if re.search(rf"\b{n}\b", lead.split(",")[0])]
+    shown = sorted(finals.items(), key=lambda p: float(p[1]))
+    if len(named) == 1:  # one winner: its printed number is strictly the lowest
+        assert shown[0][0] == named[0] and float(shown[0][1]) < float(shown[1][1])
+    else:
+        assert "level within their run-to-run spread" in lead
+    assert np.isfinite([float(v) for v in finals.values()]).all()
+
+
+def test_relax_tab_label_is_short_and_the_section_has_its_title():
+    at = run(section="relax")
+    assert not at.exception
+    labels = [t.label for t in at.tabs]
+    assert labels[-1] == "6 · REBAR and RELAX"  # the full title ran past the tab strip at 1400 px
+    assert any(h.value == "6 · REBAR and RELAX: a control variate that learns" for h in at.subheader)
+
+
+def _subject(at):
+    """What a lecture scene aligns the view on: the elements inside the scene_subject container."""
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if str(getattr(getattr(child, "proto", None), "id", "")).endswith("-scene_subject"):
+                found.append(child)
+            walk(child)
+    walk(at.main)
+    assert len(found) == 1, "exactly one scene subject"
+    out = []
+
+    def flat(node):
+        for child in getattr(node, "children", {}).values():
+            out.append(child)
+            flat(child)
+    flat(found[0])
+    return out
+
+
+def test_a_lecture_scene_on_section_6_shows_its_toy_and_aligns_on_its_table():
+    """The frontier lecture's first scene opens section 6: before Reveal the view is on the
+    section's title and its toy with the scene's t (the setting above is another f), the variances
+    hidden; after Reveal it is on the table the answer quotes."""
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    at.query_params["lecture"] = "frontier"
+    at.query_params["scene"] = "1"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    inside = _subject(at)
+    kinds = [type(e).__name__ for e in inside]
+    texts = " ".join(str(getattr(e, "value", "")) for e in inside)
+    assert "6 · REBAR and RELAX: a control variate that learns" in texts
+    assert "f(b) = (b − 0.499)²" in texts and "hidden until you press" in texts
+    assert "Dataframe" not in kinds and not at.dataframe and not at.get("plotly_chart")
+    at.button(key="_scene_reveal").click().run(timeout=300)
+    assert not at.exception, [e.message for e in at.exception]
+    inside = _subject(at)
+    frames = [e for e in inside if type(e).__name__ == "Dataframe"]
+    assert len(frames) == 1 and "RELAX tuned" in list(frames[0].value["estimator at θ = ½"])
+    assert not any("hidden until you press" in i.value for i in at.info)
 
 
 def test_relax_section_with_every_setting_and_odd_links():

@@ -259,3 +259,27 @@ def test_existing_draws_do_not_change_and_bad_input_is_refused():
     for kwargs in (dict(t=1.5), dict(t=0.45, estimators=("nope",)), dict(t=0.45, steps=-1), dict(t=0.45, lr=math.nan)):
         with pytest.raises(ValueError):
             train_toy(**kwargs)
+
+
+def test_the_variance_chart_has_headroom_and_one_tick_style():
+    """The variance-against-step chart: no line along the frame (the y range reaches past the
+    data at both ends) and every tick written the same way, as a power of ten."""
+    from core.figures_relax import decade_ticks, power_of_ten, variance_steps_figure
+    from core.relax import TOY_LABELS
+
+    rng = np.random.default_rng(0)
+    runs = {n: {"theta": np.full((100, 2), 0.5), "variance": np.abs(rng.normal(size=(100, 2))) * scale}
+            for n, scale in (("score", 0.0156), ("relax", 1e-4), ("arm", 3e-8), ("disarm", 2e-8))}
+    runs["disarm"]["variance"][:25] = 0.0  # exactly 0 at θ = ½: left out of the log axis
+    fig = variance_steps_figure(runs, TOY_LABELS)
+    y = np.concatenate([np.asarray(tr.y, dtype=float) for tr in fig.data])
+    y = y[np.isfinite(y)]
+    lo, hi = fig.layout.yaxis.range
+    assert lo < np.log10(y.min()) - 0.1 and hi > np.log10(y.max()) + 0.1
+    assert all(t == power_of_ten(round(np.log10(v))) for v, t in zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext))
+    assert all(lo <= np.log10(v) <= hi for v in fig.layout.yaxis.tickvals)
+    assert [power_of_ten(e) for e in (-4, -1, 0, 1, 2)] == ["10⁻⁴", "10⁻¹", "1", "10", "10²"]
+    (low, high), vals, texts = decade_ticks(0.012, 0.018)  # less than a decade: no ticks of its own
+    assert vals == [] and low < np.log10(0.012) and high > np.log10(0.018)
+    (low, high), vals, texts = decade_ticks(1e-20, 1.0)  # many decades: about eight labels
+    assert 2 <= len(vals) <= 9
