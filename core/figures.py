@@ -145,8 +145,10 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     """Ticks for a log axis over [lo, hi]: decades when it spans 2.5 or more (every other one past
     eight, and so on), otherwise 1, 2 and 5 times each power of ten; every label written out in
     full, so that no bare "2" can mean 0.2 or 20 (Plotly's minor labels do)."""
+    if not (0 < lo < math.inf and 0 < hi < math.inf):
+        return [], []  # nothing to label in numbers (a variance that overflowed)
     lo_e, hi_e = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
-    span = math.log10(hi / lo)
+    span = math.log10(hi) - math.log10(lo)  # not log10(hi / lo): 1e300 / 1e-300 overflows
     steps = (1,) if span >= 2.5 else (1, 2, 5)
     every = max(1, math.ceil(span / 8))  # at most about eight decades labelled
     values = [float(f"{m}e{e}") for e in range(lo_e, hi_e + 1) if e % every == 0 for m in steps]
@@ -191,7 +193,8 @@ def label_log_axes(fig: go.Figure) -> go.Figure:
             if hi <= lo:
                 lo, hi = lo / 2, hi * 2
         tickvals, ticktext = log_ticks(lo, hi)
-        axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+        if tickvals:
+            axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
     return fig
 
 

@@ -33,6 +33,11 @@ if not PRESENT:
     )
 
 
+def _finite(value: float, digits: int = 4, scale: float | None = None) -> str:
+    """A table number, or "overflow" where double precision ran out (a spread of exp(1000x))."""
+    return "overflow" if isinstance(value, float) and math.isinf(value) else ui.fmt(value, digits, scale=scale)
+
+
 def _table(results, param: str, exact: float, scale: float, reference: str | None, continuous: bool) -> list[dict]:
     rows = []
     summaries = {
@@ -51,13 +56,13 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
         rows.append({
             "estimator": r.info.label,
             "unbiased?": verdict,
-            "mean": ui.fmt(s.mean, scale=size),
-            "exact": ui.fmt(exact, scale=size),
-            "bias ± SE": f"{ui.fmt(s.bias, 3, scale=size)} ± {ui.fmt(s.se, 2, scale=size)}",
-            "bias / SE": "no spread" if s.std == 0 else ui.fmt(s.z, 3),  # not ±∞: every estimate the same
-            "std": ui.fmt(s.std),
-            "variance": ui.fmt(s.variance),
-            "SNR": ui.fmt(s.snr, 3),
+            "mean": _finite(s.mean, scale=size),
+            "exact": _finite(exact, scale=size),
+            "bias ± SE": f"{_finite(s.bias, 3, size)} ± {_finite(s.se, 2, size)}",
+            "bias / SE": "no spread" if s.std == 0 else _finite(s.z, 3),  # not ±∞: every estimate the same
+            "std": _finite(s.std),
+            "variance": _finite(s.variance),
+            "SNR": "no spread" if s.std == 0 else _finite(s.snr, 3),  # |mean| / 0: not a number to print
             "var ÷ pathwise": ui.fmt(variance_ratio(s.variance, ref_var), 3),
             "f-evals": r.f_evals,
         })
@@ -238,7 +243,7 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
     if huge:
         st.warning(
             "Some estimates are so large that their variance overflows double precision: "
-            + ", ".join(huge) + ". Their spread is shown as ∞; try smaller values of f.",
+            + ", ".join(huge) + ". The table says \"overflow\" where a number is beyond it; try smaller values of f.",
             icon=":material/warning:",
         )
 
