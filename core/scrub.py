@@ -1,11 +1,13 @@
 """Figures that scrub: a Plotly slider inside the figure steps through precomputed frames in
 the browser, with no Streamlit rerun and no message to the server.
 
-Plotly animates trace data and axis ranges (``redraw: false``), so everything that moves with
-the slider is a trace: histogram outlines, mean markers, the exact-gradient line and the
-per-row readouts (a ``mode="text"`` trace). Each frame carries only what changes, for
-the traces it names, and the stage's x-range for that frame (:func:`frame_ranges`): every row
-readable at every setting, all rows of a frame on one scale.
+Plotly animates trace data only (``redraw: false``), so everything that moves with the
+slider is a trace: histogram outlines, mean markers, the exact-gradient line, the per-row
+readouts (a ``mode="text"`` trace) and, on the stage, the x-axis's own tick marks and numbers.
+Each frame carries only what changes, for the traces it names. The stage gives each frame its
+own x-range (:func:`frame_ranges`), every row readable at every setting and all rows of a frame
+on one scale, without changing Plotly's axis: its values are placed on a fixed axis counted in
+bins, and the numbers under it are that frame's.
 Pure: numbers in, ``go.Figure`` out; no Streamlit.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -21,7 +24,7 @@ import plotly.graph_objects as go
 
 from .estimators import ESTIMATORS, Sweep
 from .figures import COLORS, EXACT_COLOR, REPARAM_GRID, reparam_curves, reparam_map
-from .stats import _nice_step, summarize_rows
+from .stats import _nice_step, nice_range, summarize_rows
 
 __all__ = ["SweepPlan", "plan_sweep", "SWEEP_SAMPLES", "AXIS_SYMBOL", "PARAM_SYMBOL", "anchored_grid", "sweep_values", "sweep_figure", "sweep_figure_spec", "sweep_readouts", "sweep_exact",
            "sweep_csv", "reparam_scrub_figure", "Stage"]
@@ -34,6 +37,8 @@ ANIMATE = dict(mode="immediate", frame=dict(duration=0, redraw=False), transitio
 # sizes of Stage (presenter mode's taller letters included; tests/e2e/test_layout.py measures it).
 _HIST_TOP, _MEAN_Y, _EXACT_TOP, _TEXT_Y = 0.52, 0.57, 0.6, 0.8
 _HEADER = 0.1  # the line above the rows that says where the slider is
+# Below the last row: the frame's tick marks (from _TICK_BOTTOM up to 0) and their labels.
+_TICK_BOTTOM, _TICK_LABEL_Y, _Y_BOTTOM = -0.08, -0.3, -0.5
 
 
 # Samples in one sweep, all grid points together: at the defaults (61 values of μ × 1,000
@@ -227,9 +232,17 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
                      for i in range(G)])
         m = readouts[name]["mean"]
         means_x.append(np.where(np.isfinite(m) & (m >= los) & (m <= his), m, np.nan))
-    # The outlines and the texts are drawn on a second, hidden x-axis counted in bins (0 … bins),
-    # the same in every frame; the visible axis takes each frame's range, and the exact line and
-    # the means are drawn on it.
+    # Every trace is drawn on one fixed x-axis counted in bins (0 … bins), and each frame's values
+    # are placed on it by that frame's range; the axis's numbers are drawn as traces too (ticks and
+    # their labels). A frame that changed the axis's own range redrew the axis: such a step of a drag
+    # took 120 ms against 32 ms for a step that only moves traces (bench/bench_stage.py).
+    span = np.where(his > los, his - los, 1.0)
+
+    def place(v, i: int):
+        """Values of frame i on the bin-counted axis (None where not finite)."""
+        u = (np.asarray(v, dtype=float) - los[i]) / span[i] * bins
+        return [None if not math.isfinite(x) else round(float(x), 4) for x in np.atleast_1d(u)]
+
     edges = np.arange(bins + 1, dtype=float)
     xs = np.concatenate([edges[:1], np.repeat(edges, 2)[1:-1], edges[-1:]])
     means_x = np.array(means_x).T  # (G, n)
@@ -237,50 +250,75 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
 
     def exact_x(i: int) -> list:
         g = float(exact[i])
-        return [g, g, None] * n if math.isfinite(g) else [None] * (3 * n)
+        return place([g, g, np.nan] * n, i) if math.isfinite(g) else [None] * (3 * n)
 
     def mean_x(i: int) -> list:
+        return place(means_x[i], i)
+
+    def mean_values(i: int) -> list:
         return [None if not math.isfinite(v) else float(v) for v in means_x[i]]
+
+    ticks = [_ticks(float(los[i]), float(his[i])) for i in range(G)]
+
+    def tick_x(i: int) -> list:
+        return place([t for t, _ in ticks[i]], i)
+
+    def tick_marks(i: int) -> list:
+        return [x for u in tick_x(i) for x in (u, u, None)]
+
+    k_max = max(len(t) for t in ticks)
+    tick_y = [v for _ in range(k_max) for v in (_TICK_BOTTOM, 0.0, None)]
 
     traces = []
     for r, name in enumerate(names):
         color = COLORS[name]
         traces.append(dict(type="scatter", x=xs, y=outlines[r][start], mode="lines", fill="toself", fillcolor=color,
-                           line=dict(color=color, width=0.5), name=ESTIMATORS[name].label, hoverinfo="skip",
-                           xaxis="x2"))
+                           line=dict(color=color, width=0.5), name=ESTIMATORS[name].label, hoverinfo="skip"))
     labels = [ESTIMATORS[name].label for name in names]
     traces.append(dict(type="scatter", x=mean_x(start), y=bases + _MEAN_Y, mode="markers", name="means", text=labels,
+                       customdata=mean_values(start),
                        marker=dict(symbol="triangle-down", size=10, color=[COLORS[nm] for nm in names],
                                    line=dict(width=1, color=EXACT_COLOR)),
-                       hovertemplate="%{text}: mean of estimates %{x:.4g}<extra></extra>"))
+                       hovertemplate="%{text}: mean of estimates %{customdata:.4g}<extra></extra>"))
     traces.append(dict(type="scatter", x=exact_x(start), y=[v for b in bases for v in (b, b + _EXACT_TOP, None)],
                        mode="lines", name="exact", line=dict(color=EXACT_COLOR, width=2, dash="dash"),
                        hoverinfo="skip"))
-    traces.append(dict(type="scatter", x=[0.004 * bins] * n, y=bases + _TEXT_Y, mode="text", xaxis="x2",
+    traces.append(dict(type="scatter", x=[0.004 * bins] * n, y=bases + _TEXT_Y, mode="text",
                        text=[t[start] for t in text], textposition="middle right", name="readouts",
                        textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
     symbol = AXIS_SYMBOL[sw.axis]
     headers = [f"{symbol} = {_axis_value(sw, i)}    exact {PARAM_SYMBOL[param]} = "
                f"{readout_number(_tidy(float(exact[i]), float(frame_size[i])), 4)}" for i in range(G)]
-    # Where the slider is, and the exact value there: a trace, so that it moves with the frames.
-    traces.append(dict(type="scatter", x=[0.0], y=[n + _HEADER], mode="text", text=[headers[start]], xaxis="x2",
+    # The x-axis's numbers for the frame: tick marks under the last row and their labels.
+    traces.append(dict(type="scatter", x=tick_marks(start), y=tick_y[:3 * len(ticks[start])], mode="lines",
+                       name="ticks", line=dict(color=SLIDER_OUTLINE, width=1), hoverinfo="skip", cliponaxis=False))
+    traces.append(dict(type="scatter", x=tick_x(start), y=[_TICK_LABEL_Y] * len(ticks[start]), mode="text",
+                       text=[label for _, label in ticks[start]], textposition="middle center", name="tick labels",
+                       textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
+    # Where the slider is (the last trace), and the exact value there: a trace, so that it moves with the frames.
+    traces.append(dict(type="scatter", x=[0.0], y=[n + _HEADER], mode="text", text=[headers[start]],
                        textposition="top right", name="setting", textfont=dict(size=stage.font + 2), hoverinfo="skip",
                        cliponaxis=False))
-    moving = list(range(n + 4))
+    moving = list(range(n + 6))
     frames = [dict(name=str(i), traces=moving,
                    data=[dict(y=outlines[r][i]) for r in range(n)]
-                   + [dict(x=mean_x(i)), dict(x=exact_x(i)), dict(text=[t[i] for t in text]), dict(text=[headers[i]])],
-                   layout=dict(xaxis=dict(range=[float(los[i]), float(his[i])])))
+                   + [dict(x=mean_x(i), customdata=mean_values(i)), dict(x=exact_x(i)),
+                      dict(text=[t[i] for t in text]),
+                      dict(x=tick_marks(i), y=tick_y[:3 * len(ticks[i])]),
+                      dict(x=tick_x(i), y=[_TICK_LABEL_Y] * len(ticks[i]), text=[label for _, label in ticks[i]]),
+                      dict(text=[headers[i]])])
               for i in range(G)]
     layout = dict(
-        height=stage.top + stage.bottom + int(stage.row * (n + _HEADER + 0.45)),
+        height=stage.top + stage.bottom + int(stage.row * (n + _HEADER + 0.45 - _Y_BOTTOM)),
         margin=dict(l=8, r=8, t=stage.top, b=stage.bottom),
         font=dict(size=stage.font), showlegend=False, dragmode=False, hovermode="closest",
-        xaxis=dict(range=[float(los[start]), float(his[start])], fixedrange=True,
+        xaxis=dict(range=[0, bins], fixedrange=True, showticklabels=False, showgrid=False, zeroline=False, ticks="",
                    title=dict(text=f"estimate of {PARAM_SYMBOL[param]}  (dashed: exact · ▼: mean)")),
-        xaxis2=dict(range=[0, bins], overlaying="x", visible=False, fixedrange=True),
-        yaxis=dict(range=[0, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False, fixedrange=True),
+        yaxis=dict(range=[_Y_BOTTOM, n + _HEADER + 0.45], showticklabels=False, zeroline=False, showgrid=False,
+                   fixedrange=True),
         sliders=[_slider([_axis_value(sw, i) for i in range(G)], start, stage)],
+        # Each frame's x-range, [lo, hi] of the estimate: what the bin-counted axis stands for there.
+        meta=dict(x_ranges=[[float(los[i]), float(his[i])] for i in range(G)]),
     )
     return dict(data=traces, layout=layout, frames=frames)
 
@@ -304,6 +342,25 @@ def _frame_histograms(values: np.ndarray, los: np.ndarray, his: np.ndarray, bins
     return counts / (np.maximum(n, 1)[:, None] * width), n - counts.sum(axis=1)
 
 
+def _ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """About five round values inside [lo, hi] and their labels (a real minus sign, no residue)."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        return []
+    step = _nice_step(2.0 * (hi - lo))  # a 1-2-5 step about a fifth of the width
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    if last - first > 12:  # (a range far from 0, say [1e6, 1e6 + 1]): its ends only
+        values = [lo, hi]
+    else:
+        values = [k * step for k in range(first, last + 1)]
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    out = []
+    for v in values:
+        v = 0.0 if abs(v) < 1e-9 * step else v
+        label = f"{v:.{decimals}f}" if 1e-4 <= step and abs(v) < 1e6 else f"{v:.3g}"
+        out.append((v, label.replace("-", "−")))
+    return out
+
+
 READABLE = 0.1  # the share of the axis a row's central 99 % should span, to read its shape (≈ 5 of 48 bins)
 
 
@@ -322,6 +379,9 @@ def frame_ranges(values: dict[str, np.ndarray], exact: np.ndarray, coverage: flo
     The ends are rounded outwards to a 1-2-5 step of the width.
     """
     stack = np.stack([np.asarray(v, dtype=np.float64) for v in values.values()])  # (n, G, R)
+    if os.environ.get("STAGE_FRAME_RANGES") == "off":  # bench/bench_stage.py's comparison: one range for all frames
+        lo, hi = nice_range([row.ravel() for row in stack], [float(x) for x in exact], coverage)
+        return np.full(stack.shape[1], lo), np.full(stack.shape[1], hi)
     lo_q, hi_q = (1.0 - coverage) / 2.0, 1.0 - (1.0 - coverage) / 2.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a row of NaN only (L below its minimum)

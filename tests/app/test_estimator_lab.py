@@ -94,7 +94,8 @@ def test_the_figure_has_a_frame_per_grid_value_with_readouts_from_core_stats(axi
             else:
                 assert (f"mean {readout_number(s.mean)} · sd {readout_number(s.std)} · "
                         f"bias/SE {readout_number(s.z, 2)}") in readouts[r], (i, name)
-            assert exact_line[3 * r] == pytest.approx(exact)
+            lo, hi = fig["layout"]["meta"]["x_ranges"][i]  # the frame's range, on an axis counted in bins
+            assert exact_line[3 * r] == pytest.approx((exact - lo) / (hi - lo) * 48, abs=1e-3)
         assert frame["data"][-1]["text"][0].startswith(f"{ {'mu': 'μ', 'sigma': 'σ', 'L': 'L'}[axis]} = ")
     # The first frame drawn is the starting frame.
     assert fig["data"][n + 2]["text"] == fig["frames"][plan.start]["data"][n + 2]["text"]
