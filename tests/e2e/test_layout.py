@@ -127,3 +127,40 @@ def test_the_check_fails_on_the_old_variance_chart_and_what_else_it_must_catch(b
     assert "the slider's handle" in problems  # a control under 3:1
     assert 'the control "a covered slider" is covered by' in problems, problems
     assert '"words far too small to read" is drawn at 6.0 px' in problems, problems
+
+
+def test_the_vae_page_after_training_is_laid_out_right(server, browser):
+    """The VAE page's charts exist only once its runs are trained: trained here (50 steps), then
+    checked on a projector and a phone, in light and dark (the latent plot's digit labels were
+    covered by their own clouds and its translucent markers fell under 3:1)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/VAE_Trained_Live?steps=50")
+        wait_idle(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2",
+                               timeout=300_000)
+        wait_idle(page, 300_000)
+        link = page.url
+    finally:
+        context.close()
+    found = {}
+    for viewport, theme in (("projector", "light"), ("phone", "dark"), ("desktop", "dark")):
+        (width, height), query = VIEWPORTS[viewport]
+        phone = viewport == "phone"
+        context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme,
+                                      has_touch=phone, is_mobile=phone)
+        try:
+            page = context.new_page()
+            page.goto(link + ("&" + query if query else ""))
+            wait_idle(page, 120_000)
+            page.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 2"
+                                   " && " + CHARTS_DRAWN_JS.split("=>", 1)[1].strip(), timeout=60_000)
+            page.wait_for_timeout(300)
+            problems = layout_problems(page)
+            if problems:
+                found[f"{viewport} {theme}"] = problems
+        finally:
+            context.close()
+    assert not found, found
