@@ -2,6 +2,7 @@
 non-finite number drawn without a visible warning."""
 import base64
 import json
+import os
 import re
 
 import numpy as np
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 from core.presets import PRESETS
 from tests.app.conftest import open_page
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+# NIGHTLY=1 (with `-m nightly` or not) runs ten times as many examples of every page.
+EXAMPLES = 250 if os.environ.get("NIGHTLY") else 25
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -198,3 +198,12 @@ def test_a_rows_off_scale_share_sits_on_the_other_side_of_its_label():
     label, share = fig.layout.annotations
     assert label.text == "a long estimator name (biased)" and (label.x, label.xanchor) == (1.0, "right")
     assert share.text.endswith("% off-scale") and (share.x, share.xanchor) == (0.0, "left") and share.y == label.y
+
+
+def test_log_ticks_over_an_overflowed_range_leave_the_axis_to_plotly():
+    """Found by the random-settings tests (exp(1000x) on the Lab): a variance of inf reached
+    log_ticks and raised 'cannot convert float infinity to integer' on the page."""
+    from core.figures import log_ticks
+    assert log_ticks(1.0, float("inf")) == ([], [])
+    values, labels = log_ticks(1e-300, 1e300)  # 1e300 / 1e-300 overflows; the decades do not
+    assert values[0] == 1e-300 and values[-1] == 1e300 and len(values) <= 10 and "10³⁰⁰" in labels
