@@ -167,7 +167,9 @@ APP_CSS = """
   /* A page whose chart is taller than a phone's screen keeps its main sliders on screen instead, two
      to a row, while the chart scrolls beneath them (the Discrete page's logits). */
   [data-testid=stLayoutWrapper]:has(> [class*=st-key-stickycontrols_]) { position: sticky; top: 3.75rem; z-index: 5;
-                                                                        background-color: inherit; }
+                                                                        background-color: inherit;
+                                                                        padding-bottom: 1.4rem; }
+  /* (the padding holds a touched slider's min and max labels, which it shows under its track) */
   .stApp :has([class*=st-key-stickycontrols_]), [class*=st-key-stickycontrols_] { background-color: inherit; }
   [class*=st-key-stickycontrols_] [data-testid=stHorizontalBlock] { flex-flow: row wrap !important; gap: 0 1rem !important; }
   [class*=st-key-stickycontrols_] [data-testid=stColumn] { flex: 1 1 calc(50% - 1rem) !important;

@@ -266,6 +266,12 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     def tick_marks(i: int) -> list:
         return [x for u in tick_x(i) for x in (u, u, None)]
 
+    def tick_side(i: int) -> list:
+        """A label centred on its tick, or beside it at the axis's ends (centred there, half of
+        "−0.1" fell outside the figure and read "0.1")."""
+        return ["middle right" if u is not None and u < 3 else "middle left" if u is not None and u > bins - 3
+                else "middle center" for u in tick_x(i)]
+
     k_max = max(len(t) for t in ticks)
     tick_y = [v for _ in range(k_max) for v in (_TICK_BOTTOM, 0.0, None)]
 
@@ -293,7 +299,7 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
     traces.append(dict(type="scatter", x=tick_marks(start), y=tick_y[:3 * len(ticks[start])], mode="lines",
                        name="ticks", line=dict(color=SLIDER_OUTLINE, width=1), hoverinfo="skip", cliponaxis=False))
     traces.append(dict(type="scatter", x=tick_x(start), y=[_TICK_LABEL_Y] * len(ticks[start]), mode="text",
-                       text=[label for _, label in ticks[start]], textposition="middle center", name="tick labels",
+                       text=[label for _, label in ticks[start]], textposition=tick_side(start), name="tick labels",
                        textfont=dict(size=stage.font), hoverinfo="skip", cliponaxis=False))
     # Where the slider is (the last trace), and the exact value there: a trace, so that it moves with the frames.
     traces.append(dict(type="scatter", x=[0.0], y=[n + _HEADER], mode="text", text=[headers[start]],
@@ -305,7 +311,8 @@ def sweep_figure_spec(sw: Sweep, param: str, start: int, stage: Stage | None = N
                    + [dict(x=mean_x(i), customdata=mean_values(i)), dict(x=exact_x(i)),
                       dict(text=[t[i] for t in text]),
                       dict(x=tick_marks(i), y=tick_y[:3 * len(ticks[i])]),
-                      dict(x=tick_x(i), y=[_TICK_LABEL_Y] * len(ticks[i]), text=[label for _, label in ticks[i]]),
+                      dict(x=tick_x(i), y=[_TICK_LABEL_Y] * len(ticks[i]), text=[label for _, label in ticks[i]],
+                           textposition=tick_side(i)),
                       dict(text=[headers[i]])])
               for i in range(G)]
     layout = dict(

@@ -25,7 +25,10 @@ st.latex(r"\mathrm{IWAE}_K=\log\frac1K\sum_{i=1}^K w_i")
 st.markdown("**Theorem 1** (Rainforth et al.), for M averaged bounds of K samples each:")
 st.latex(r"\begin{aligned}\mathrm{SNR}_\theta&=O\big(\sqrt{MK}\big)\\ \mathrm{SNR}_\phi&=O\big(\sqrt{M/K}\big)\end{aligned}")
 
-c1, c2 = st.columns([1, 2])
+# In a lecture, before Reveal, the scene is about these controls and the box that hides the answer:
+# the view is aligned on both together, so the scene bar covers none of the controls.
+asking = st.container(key="scene_subject") if not ui.revealed() else st.container()
+c1, c2 = asking.columns([1, 2])
 sweep = c1.segmented_control("sweep", ["K", "M"], default="K", key="sweep", bind="query-params",
                              format_func={"K": "K (M = 1)", "M": "M (K = 1)"}.get,
                              help="K tightens the bound; M averages M independent bounds of K = 1 (more samples, "
@@ -34,7 +37,8 @@ shown = c2.multiselect("estimators", list(ESTIMATORS), default=list(ESTIMATORS),
                        key="est", bind="query-params",
                        help="IWAE: the bound's own pathwise gradient. STL: its score term dropped (log q's parameters "
                             "detached). DReG: the score term replaced by a second reparameterization, weights w̃²")
-seed = ui.seed_control("seed")
+with asking:
+    seed = ui.seed_control("seed")
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner="Drawing 8,000 gradient estimates at each setting…")
@@ -89,7 +93,7 @@ def last_resolved(e, g) -> int:
 
 
 if not ui.revealed():
-    with ui.scene_subject():
+    with asking:
         ui.hidden_answer("The SNR curves")
 else:
     st.subheader(f"1 · Signal-to-noise ratio against {sweep}")

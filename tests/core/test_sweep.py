@@ -190,7 +190,8 @@ def test_frames_only_carry_what_moves_and_the_figure_is_valid_plotly():
     n = len(sw.names)
     for frame in fig.frames:
         assert list(frame.traces) == list(range(n + 6))
-        assert all(set(d.to_plotly_json()) - {"type"} <= {"x", "y", "text", "customdata"} for d in frame.data)
+        assert all(set(d.to_plotly_json()) - {"type"} <= {"x", "y", "text", "customdata", "textposition"}
+                   for d in frame.data)
         assert "layout" not in frame.to_plotly_json()  # a frame that changes the axis redraws it: slow
     validated = go.Figure(fig.to_dict())  # raises on any invalid property
     assert json.loads(pio.to_json(validated)) == json.loads(pio.to_json(fig))
@@ -286,6 +287,9 @@ def test_every_frame_is_readable_and_nothing_runs_off_scale_unmarked(key, axis, 
             lo, hi = spec["layout"]["meta"]["x_ranges"][i]
             # The numbers under the axis are this frame's: each label at its value's place.
             labels, places = frame["data"][n + 4]["text"], frame["data"][n + 4]["x"]
+            # A label at either end of the axis is drawn inward, beside its tick, not across the edge.
+            sides = frame["data"][n + 4]["textposition"]
+            assert all(side != "middle center" for u, side in zip(places, sides) if u < 3 or u > 45)
             assert 2 <= len(labels) <= 13
             for label, u in zip(labels, places):
                 assert float(label.replace("−", "-")) == pytest.approx(lo + u / 48 * (hi - lo), rel=1e-3, abs=1e-5 * (hi - lo))
