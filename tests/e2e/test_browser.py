@@ -163,7 +163,7 @@ def test_vae_trains_in_the_browser(server, page):
     page.goto(server.url + "/VAE_Trained_Live?steps=50")
     wait_idle(page)
     no_exception(page)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Does the estimator matter?").wait_for(timeout=120_000)
     wait_idle(page)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
