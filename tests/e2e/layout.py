@@ -20,10 +20,8 @@ Everything hidden (a closed expander, a tab not open) is skipped: open it and ch
 """
 from __future__ import annotations
 
-LAYOUT_JS = r"""
-() => {
-  const problems = [];
-  const TOL = 1.5;  // px: boxes that only touch are fine
+# Whether an element is drawn: a box of some size, and no ancestor hidden (both checks use it).
+VISIBLE_JS = r"""
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     if (r.width < 0.5 || r.height < 0.5) return false;
@@ -34,6 +32,13 @@ LAYOUT_JS = r"""
     }
     return true;
   };
+"""
+
+LAYOUT_JS = r"""
+() => {
+  const problems = [];
+  const TOL = 1.5;  // px: boxes that only touch are fine
+  /*VISIBLE*/
   const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > TOL &&
                             Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > TOL;
   const short = (s) => (s.length > 40 ? s.slice(0, 37) + '…' : s);
@@ -326,15 +331,7 @@ COVERED_JS = r"""
 () => {
   const problems = [];
   const short = (s) => (s.length > 40 ? s.slice(0, 37) + '…' : s);
-  const visible = (el) => {
-    const r = el.getBoundingClientRect();
-    if (r.width < 0.5 || r.height < 0.5) return false;
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-      const cs = getComputedStyle(e);
-      if (cs.display === 'none' || cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) return false;
-    }
-    return true;
-  };
+  /*VISIBLE*/
   const CONTROLS = '[role=slider], button, input:not([type=hidden]), textarea, select, [role=combobox], ' +
                    '[role=tab], [data-testid=stPageLink] a, .slider-container .slider-grip-rect';
   const owner = (el) => el && (el.closest('.js-plotly-plot') || el.closest('[data-testid=stElementContainer]'));
@@ -377,6 +374,10 @@ COVERED_JS = r"""
   return problems;
 }
 """
+
+
+LAYOUT_JS = LAYOUT_JS.replace("  /*VISIBLE*/\n", VISIBLE_JS.lstrip("\n"))
+COVERED_JS = COVERED_JS.replace("  /*VISIBLE*/\n", VISIBLE_JS.lstrip("\n"))
 
 
 def layout_problems(page) -> list[str]:
