@@ -13,27 +13,17 @@ that applies). Figures are medians of the rounds, one torch thread as the app us
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.discrete import DISCRETE_PRESETS, descent_race  # noqa: E402
+from bench.bench_estimators import median_time  # noqa: E402
 from core.relax import train_toy, tune_control  # noqa: E402
 
 BOUND_S = 2.0
-
-
-def median_time(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
