@@ -883,9 +883,54 @@ def tabs(labels: dict[str, str], key: str):
         containers.extend(st.tabs(texts, key=key, on_change="rerun"))
         return st.session_state.get(key, texts[0])
 
+    from_link = key in st.query_params and key not in st.session_state  # a shared link names a section
     _slug_bound("tabs", draw, {"tabs": texts}, key, slugs={text: slug for slug, text in labels.items()},
                 labels={text: text for text in texts})
+    if from_link and not getattr(_RUN, "scene", None):  # a lecture scene aligns its own subject
+        st.iframe(SECTION_SCROLL_HTML.replace("__KEY__", re.sub(r"[^A-Za-z0-9_-]", "", key)), height=1)
     return containers
+
+
+# A link that names a section (``?section=relax``) opens at that section's tabs, not at the top of
+# the page: once, and only until the reader scrolls by hand. Charts above the tabs draw later and
+# push them down, so the view is kept on them for a few seconds.
+SECTION_SCROLL_HTML = """
+<script>
+  const parent = window.parent, doc = parent.document;
+  function scroller(el) {
+    for (let e = el && el.parentElement; e; e = e.parentElement) {
+      const style = parent.getComputedStyle(e);
+      if (/(auto|scroll)/.test(style.overflowY) && e.scrollHeight > e.clientHeight) return e;
+    }
+    return doc.scrollingElement;
+  }
+  function align() {
+    const tabs = doc.querySelector(".st-key-__KEY__") || doc.querySelector("[data-testid=stTabs]");
+    if (!tabs) return;
+    const header = doc.querySelector("[data-testid=stHeader]");
+    const below = header ? header.getBoundingClientRect().bottom : 0;
+    const box = scroller(tabs);
+    const boxTop = box === doc.scrollingElement ? 0 : box.getBoundingClientRect().top;
+    const want = Math.max(0, tabs.getBoundingClientRect().top - boxTop + box.scrollTop - Math.max(below - boxTop, 0) - 8);
+    if (Math.abs(box.scrollTop - want) > 2) box.scrollTop = want;
+    // On a phone the tab bar scrolls sideways: the open tab is brought into it.
+    const open = tabs.querySelector("[role=tab][aria-selected=true]");
+    const bar = open && open.closest("[role=tablist]");
+    if (bar && bar.scrollWidth > bar.clientWidth) {
+      const left = open.offsetLeft - bar.offsetLeft - 16;
+      if (Math.abs(bar.scrollLeft - left) > 2) bar.scrollLeft = left;
+    }
+  }
+  let manual = false;
+  const stop = () => { manual = true; };
+  for (const type of ["wheel", "touchmove", "mousedown", "keydown"]) doc.addEventListener(type, stop, {once: true, capture: true});
+  const started = Date.now();
+  const timer = parent.setInterval(() => {
+    if (manual || Date.now() - started > 6000) { parent.clearInterval(timer); return; }
+    align();
+  }, 150);
+</script>
+"""
 
 
 def _guard_switch(key: str, a: dict, force: bool = False) -> None:

@@ -191,3 +191,31 @@ def test_an_infinite_seed_in_the_link_gives_a_message_not_a_traceback(server, pa
     page.get_by_text("infinite value for: seed").wait_for(timeout=30_000)
     query = parse_qs(urlparse(page.url).query)
     assert "seed" not in query and query.get("mu") == ["0.7"], page.url
+
+
+SECTION_IN_VIEW_JS = """() => {
+  const tabs = document.querySelector('.st-key-section');
+  const open = tabs && tabs.querySelector('[role=tab][aria-selected=true]');
+  if (!open) return false;
+  const bar = open.closest('[role=tablist]').getBoundingClientRect(), t = tabs.getBoundingClientRect();
+  const o = open.getBoundingClientRect();
+  return t.top >= 0 && t.top < 160 && o.left >= bar.left - 1 && o.right <= bar.right + 1;
+}"""
+
+
+@pytest.mark.parametrize("width, height, phone", [(1400, 1000, False), (390, 844, True)])
+def test_a_link_to_a_section_opens_at_that_section(server, context_at, width, height, phone):
+    """``?section=relax`` (a teacher's link to section 6) opens with the section's tabs at the top of
+    the view and the open tab visible in the tab bar (on a phone the bar scrolls sideways). The
+    page's own top stays where it is without ``section``."""
+    page = context_at(width, height, phone=phone)
+    page.goto(server.url + "/Discrete_Variables?section=relax")
+    wait_idle(page)
+    page.wait_for_function(SECTION_IN_VIEW_JS, timeout=15_000)
+    assert page.get_by_role("tab", name="6 · REBAR and RELAX", selected=True).count() == 1
+    screenshot(page, f"section_link_{width}", full=False)
+    page.goto(server.url + "/Discrete_Variables")
+    wait_idle(page)
+    page.wait_for_timeout(1500)  # longer than the aligner's first steps would take
+    assert page.get_by_role("heading", name="Discrete variables", exact=False).first.bounding_box()["y"] >= 0
+    assert not page.evaluate(SECTION_IN_VIEW_JS)
