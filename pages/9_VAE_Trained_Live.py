@@ -28,9 +28,6 @@ st.latex(r"\begin{aligned}\widetilde{\mathcal L}(x)&=\frac1L\sum_{l=1}^{L}\log p
          r"z^{(l)}&=\mu(x)+e^{\frac12\log\sigma^2(x)}\epsilon^{(l)}\end{aligned}")
 
 MAX_RUNS = 12
-# Measured through the running app on an idle 2-core machine (bench/bench_concurrency.py's
-# client): 3 runs × 600 steps in 6.2 s, 3 × 1500 in 12.2 s, i.e. 2.7–3.5 ms a step.
-SECONDS_PER_STEP = 0.0035
 
 with st.expander("Reproduce the sampling layer and both encoder gradients in PyTorch"):
     st.code(vae_snippet(), language="python", wrap_lines=True)
@@ -82,6 +79,32 @@ def remember(key, result) -> None:
             store["runs"].popitem(last=False)
 
 
+def measured_run(estimators, samples: int) -> tuple[int, float] | None:
+    """(steps, seconds) of the longest run of ``estimators`` at this L (or K) already trained on this
+    server (its own clock: queueing excluded; the median over the runs of that length), None before
+    the first one."""
+    store = run_store()
+    with store["lock"]:
+        runs = [(int(r.steps[-1]), float(r.seconds[-1])) for (e, _, k, _, _), r in store["runs"].items()
+                if e in estimators and k == samples and r.steps[-1] > 0 and not r.stopped]
+    if not runs:
+        return None
+    longest = max(n for n, _ in runs)
+    return longest, float(np.median([t for n, t in runs if n == longest]))
+
+
+def how_long(estimators, samples: int, name: str, steps: int) -> str:
+    """How long one run will take, from a run already timed on this server."""
+    measured = measured_run(estimators, samples)
+    if measured is None:
+        return (f"no run at {name} = {samples} has been timed on this server yet, so the first one measures how long "
+                "a run takes")
+    n_done, took = measured
+    each = steps * took / n_done
+    return ("under 1 s each" if each < 1 else f"about {each:.0f} s each") + (
+        f", going by a run of {n_done} steps at {name} = {samples} on this server, which took {took:.1f} s")
+
+
 c1, c2, c3, c4 = st.columns(4)
 latent = c1.select_slider("latent size", [2, 4, 8], value=2, key="d", bind="query-params")
 L = c2.select_slider("L (samples per image)", [1, 2, 5], value=2, key="L", bind="query-params")
@@ -122,7 +145,7 @@ def train_missing(stoppable: bool) -> None:
 
 if missing:
     runs = f"{len(missing)} run(s) ({', '.join(VAE_ESTIMATORS[e] for e in missing)})"
-    each = f"about {steps * SECONDS_PER_STEP:.1f} s each on an idle 2-core server (one training runs at a time; others queue)"
+    each = f"{how_long(VAE_ESTIMATORS, int(L), 'L', int(steps))} (one training runs at a time; others queue)"
     if reveal_trains:
         st.caption(f"Training the {runs} this scene's answer needs: {each}. Trained runs are kept for everyone.")
         train_missing(stoppable=False)
@@ -208,33 +231,11 @@ def iwae_section() -> None:
     IWAE_SHORT = {"iwae": "pathwise", "iwae_dreg": "DReG"}
 
 
-    def measured_run(K: int) -> tuple[int, float] | None:
-        """(steps, seconds) of the longest IWAE run at this K already trained on this server (its own
-        clock: queueing excluded; the median over the two estimators' runs of that length), None before
-        the first one."""
-        store = run_store()
-        with store["lock"]:
-            runs = [(int(r.steps[-1]), float(r.seconds[-1])) for (e, _, k, _, _), r in store["runs"].items()
-                    if e in IWAE_ESTIMATORS and k == K and r.steps[-1] > 0 and not r.stopped]
-        if not runs:
-            return None
-        longest = max(n for n, _ in runs)
-        return longest, float(np.median([t for n, t in runs if n == longest]))
-
-
     if iwae_missing:
-        measured = measured_run(int(K))
-        if measured is None:
-            how_long = (f"no run at K = {K} has been timed on this server yet, so the first one measures how long a run "
-                        "takes")
-        else:
-            n_done, took = measured
-            each = steps * took / n_done
-            how_long = ("under 1 s each" if each < 1 else f"about {each:.0f} s each") + (
-                f", going by a run of {n_done} steps at K = {K} on this server, which took {took:.1f} s")
         col_go, col_note = st.columns([1, 4])
         go_iwae = col_go.button("Train IWAE runs", icon=":material/play_arrow:", key="train_iwae")
-        col_note.caption(f"{len(iwae_missing)} run(s) to train at K = {K}, {steps} steps; {how_long} (one training at a "
+        col_note.caption(f"{len(iwae_missing)} run(s) to train at K = {K}, {steps} steps; "
+                         f"{how_long(IWAE_ESTIMATORS, int(K), 'K', int(steps))} (one training at a "
                          "time on this server; others queue). Any other control interrupts them.")
         if go_iwae:
             bar = st.progress(0.0, text="training…")
@@ -269,8 +270,11 @@ def iwae_section() -> None:
                                    f"{ui.ratio(snr_d / snr_p)} times the pathwise one's")
         else:
             ratio = "An SNR at or below what 16 draws resolve is not compared"
-        st.caption(f"{ratio}. The final bound is {abs(gap):.2f} nats per image "
-                   f"{'higher' if gap > 0 else 'lower' if gap < 0 else 'different'} with DReG. The bound is evaluated at the "
+        level = abs(gap) < 0.005  # what two decimals can tell apart
+        st.caption(f"{ratio}. The final bound is "
+                   + ("the same to 0.01 nats per image" if level else
+                      f"{abs(gap):.2f} nats per image {'higher' if gap > 0 else 'lower'}")
+                   + " with DReG. The bound is evaluated at the "
                    f"same K = {K} on the first 512 training images with fixed noise; the gradient checks use 16 noise draws "
                    "on a fixed batch of 64 images, every 100 steps.")
 

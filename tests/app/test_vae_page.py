@@ -8,6 +8,9 @@ def test_train_and_inspect():
     at = open_page(PAGE, timeout=180, steps="50")
     assert not at.exception
     assert any("Train" in i.value for i in at.info)
+    before = " ".join(c.value for c in at.caption)
+    # No time guessed from a constant: measured from the runs at this L on this server, or none yet.
+    assert ("no run at L = 2 has been timed" in before) or "going by a run of" in before, before
     at.button(key="train").click().run()
     assert not at.exception
     rows = at.dataframe[0].value.to_dict("records")
@@ -20,6 +23,15 @@ def test_train_and_inspect():
     # A second visit replays from the shared cache: no Train button.
     again = open_page(PAGE, steps="50")
     assert not again.exception and len(again.dataframe) == 1
+    # A longer run's estimate is the trained runs' own clock, scaled to its steps.
+    import re
+    later = open_page(PAGE, steps="1500")
+    note = " ".join(c.value for c in later.caption)
+    found = re.search(r"(?:about (\d+) s|under 1 s) each, going by a run of (\d+) steps at L = 2 on this server, "
+                      r"which took (\d+\.\d) s", note)
+    assert found, note
+    if found.group(1):
+        assert abs(int(found.group(1)) - 1500 * float(found.group(3)) / int(found.group(2))) <= 0.5 + 1500 * 0.05 / int(found.group(2))
 
 
 def test_L1_leaves_out_leave_one_out():
