@@ -741,6 +741,42 @@ def _guard_range(key: str, a: dict, from_link: bool, force: bool = False) -> Non
                  icon=":material/straighten:")
 
 
+def held_slider(where, label: str, lo: float, hi: float, step: float, *, key: str, default: float, **kwargs) -> float:
+    """A float slider whose value lives in session state (the page resets it, e.g. to a new
+    preset's value) and whose link holds it whenever it differs from the page's ``default``.
+
+    Streamlit's own binding compares a slider without ``value=`` with its minimum: a value moved
+    to the minimum left the link, which then opened on the page's default instead (Discrete,
+    θ = −4). Here the link is read once, checked as every link value is, and written by the page."""
+    checked = st.session_state.setdefault("_link_checked", set())
+    forced = st.session_state.get("_link_force", set())
+    force = key in forced and key in st.query_params
+    from_link = (key not in checked or force) and key in st.query_params
+    checked.add(key)
+    forced.discard(key)
+    if from_link:
+        raw = st.query_params.get(key)
+        number = _as_number(raw)
+        if number is None:
+            st.session_state[key] = float(default)
+            _link_notice(key, raw, "is not a number", float(default))
+        elif not lo <= number <= hi:
+            st.session_state[key] = float(min(max(number, lo), hi))
+            _link_notice(key, raw, f"is outside {_shown(lo)} … {_shown(hi)}", st.session_state[key])
+        else:
+            st.session_state[key] = float(number)
+    else:  # written back on every run, so the browser is sent the value the page computes with
+        st.session_state[key] = float(min(max(st.session_state.get(key, default), lo), hi))
+    value = float(where.slider(label, lo, hi, step=step, key=key, **kwargs))
+    want = None if abs(value - default) < step / 2 else f"{round(value, 10):g}"
+    if want is None:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != want:
+        st.query_params[key] = want
+    return value
+
+
 def _guard_choice(name: str, key: str, a: dict, from_link: bool, force: bool = False) -> None:
     options = list(a.get("options") or a.get("tabs") or [])
     if not options:

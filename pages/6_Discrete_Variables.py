@@ -7,12 +7,12 @@ import ui  # before core and torch: on a cold server ui sends its early chart fi
 import core
 from core.discrete import (_BINARY_ONLY, DISCRETE_ESTIMATORS, ControlVariate, DISCRETE_PRESET_LABELS, DISCRETE_PRESETS, binary_relaxed_moments, descent_race,
                            estimate_discrete, exact_discrete_gradient, gumbel_max_frequencies,
-                           hard_gumbel_softmax_jacobians, parse_values, probabilities, soft_samples,
-                           straight_through_moments)
+                           hard_gumbel_softmax_jacobians, objective_derivatives, parse_values, probabilities,
+                           soft_samples, straight_through_moments)
 from core.snippets import discrete_snippet
 from core.figures import COLORS, gumbel_max_figure, labelled_histograms, race_figure, soft_path_figure, tau_curves
 from core.figures_relax import WINDOW, smooth_variance, toy_race_figure, variance_steps_figure
-from core.relax import TOY_LABELS, TOY_TARGETS, toy_moments, train_toy, tune_control
+from core.relax import TOY_LABELS, TOY_TARGETS, relax_moments, toy_moments, train_toy, tune_control
 from core.stats import summarize
 
 ui.page_setup("Discrete variables", ":material/category:")
@@ -38,6 +38,26 @@ TAU_MC_REPS = 4000  # one-draw estimates behind each Monte Carlo dot of the τ c
 @ui.admitted
 def estimates(text, logits, values, L, reps, seed, tau):
     return estimate_discrete(text, list(logits), list(values), L=L, reps=reps, seed=seed, tau=tau)
+
+
+@st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
+@ui.admitted
+def biased_means(text, logits, values, tau, continuous) -> dict[str, np.ndarray]:
+    """The exact means of the estimators that are not unbiased for every f, where they have one:
+    straight-through (any K, a finite sum), Gumbel-softmax and its straight-through version for
+    K = 2 (quadrature; Gumbel-Rao averages the latter over conditional draws: the same mean), and
+    REBAR/RELAX's untuned control variate (quadrature) when f jumps."""
+    out = {"straight_through": straight_through_moments(text, list(logits), list(values))[0]}
+    if len(values) == 2:
+        rel = binary_relaxed_moments(text, list(logits), list(values), tau)
+        out["gumbel_softmax"] = rel["gumbel_softmax"][0]
+        out["st_gumbel_softmax"] = out["gumbel_rao"] = rel["st_gumbel_softmax"][0]
+        if not continuous:
+            f = core.parse_objective(text).numpy(np.array(values, dtype=float))
+            mean, _ = relax_moments(objective_derivatives(core.parse_objective(text)), tuple(f), tuple(values),
+                                    logits[1] - logits[0], UNTUNED.eta, UNTUNED.lam)
+            out["rebar"] = out["relax"] = np.array([-mean, mean])
+    return out
 
 
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
@@ -117,14 +137,18 @@ def _tau_sentence(grid, exact_curves: dict, mc: dict) -> str:
         taus, bias, var = (np.asarray(a) for a in mc["gumbel_softmax"])
         se = np.sqrt(var / TAU_MC_REPS)
     lo, hi = int(np.argmin(taus)), int(np.argmax(taus))
-    pm = (lambda i: f" ± {se[i]:.2g}") if se is not None else (lambda i: "")
-    text = (f"Gumbel-softmax here: variance {var[lo]:.3g} at τ = {taus[lo]:g} against {var[hi]:.3g} at "
-            f"τ = {taus[hi]:g}; |bias| {bias[lo]:.3g}{pm(lo)} against {bias[hi]:.3g}{pm(hi)}.")
+    pm = (lambda i: f" ± {_sig(se[i], 2)}") if se is not None else (lambda i: "")
+    text = (f"Gumbel-softmax here: variance {_sig(var[lo], 3)} at τ = {taus[lo]:g} against {_sig(var[hi], 3)} at "
+            f"τ = {taus[hi]:g}; |bias| {_sig(bias[lo], 3)}{pm(lo)} against {_sig(bias[hi], 3)}{pm(hi)}.")
     if se is None:
+        # Along the chart's grid: "shrinks" needs a bias that falls with τ at every step and ends
+        # lower (a bias of 0 throughout, for a constant f, does not shrink); "grows" likewise.
         order = np.argsort(taus)
-        steady = bool(np.all(np.diff(bias[order]) >= 0))
+        b, v = bias[order], var[order]
+        steady = bool(np.all(np.diff(b) >= 0) and b[0] < b[-1])
+        grows = bool(np.all(np.diff(v) <= 0) and v[0] > v[-1])
         text += (" Its bias shrinks steadily as τ falls" if steady else " Its bias does not shrink steadily as τ falls")
-        text += (", while its variance grows." if var[lo] > var[hi] else ".")
+        text += (", while its variance grows." if grows else ".")
     return text
 
 
@@ -174,7 +198,7 @@ def controls(pair):
         default_logits = tuple([0.0] * len(values))
     else:
         values = default_values
-        c2.markdown(f"values v = {', '.join(f'{x:g}' for x in values)}  \nf(x) = `{formula}`")
+        c2.markdown(f"values v = {', '.join(_for_people(f'{x:g}') for x in values)}  \nf(x) = `{formula}`")
     try:
         objective = core.parse_objective(formula)
     except ValueError as err:
@@ -182,10 +206,10 @@ def controls(pair):
         return None
     K = len(values)
     cols = pair.container(key="stickycontrols_discrete").columns(K)
-    for i in range(K):  # the value lives in session state, so a new preset can reset it
-        _hold(f"th{i}", float(default_logits[i]))
-    logits = tuple(float(cols[i].slider(f"θ{i} (logit of v = {values[i]:g})", -4.0, 4.0, step=0.1,
-                                        key=f"th{i}", bind="query-params")) for i in range(K))
+    # The values live in session state, so a new preset can reset them; the link holds each one that
+    # differs from the preset's own.
+    logits = tuple(ui.held_slider(cols[i], f"θ{i} (logit of v = {_for_people(f'{values[i]:g}')})", -4.0, 4.0, 0.1,
+                                  key=f"th{i}", default=float(default_logits[i])) for i in range(K))
     d1, d2, d3, d4 = pair.columns([2, 2, 2, 3], vertical_alignment="bottom")
     tau = d1.select_slider("temperature τ", TAUS, value=0.5, key="tau", bind="query-params")
     L = d2.select_slider("L (draws per estimate)", [1, 2, 5, 10, 50], value=5, key="L", bind="query-params")
@@ -203,11 +227,16 @@ def _sig(x: float, digits: int) -> str:
     below 10⁻⁴ (never 8.333e-08)."""
     if x == 0:
         return "0"
-    text = f"{x:.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return f"{mantissa}×10{str(int(exponent)).translate(_SUP)}"
+    return _for_people(f"{x:.{digits}g}")
+
+
+def _for_people(text: str) -> str:
+    """A number as printed by Python or ui.fmt/ui.fixed, written for a reader: the minus sign −,
+    and 1.2×10⁻⁵ for 1.2e-05."""
+    if "e" in text and text[-1:].isdigit():
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}×10{str(int(exponent)).translate(_SUP)}"
+    return text.replace("-", "−")
 
 
 def _nice_up(x: float) -> str:
@@ -309,8 +338,8 @@ def relax_section(seed: int, subject: bool = False) -> None:
         ("REBAR, η = 0", "∂/∂α", "rebar_eta0", "η = 0", "quadrature", None),
         ("REBAR untuned", "∂/∂α", "rebar_untuned", "η = 1, λ = 0.5", "quadrature", None),
         ("RELAX untuned", "∂/∂α", "rebar_untuned", "η = 1, λ = 0.5, net = 0", "quadrature", None),
-        ("REBAR tuned", "∂/∂α", "rebar", f"η = {rb.eta:.3g}, λ = {rb.lam:.3g}", "quadrature", "rebar"),
-        ("RELAX tuned", "∂/∂α", "relax", f"η = {rx.eta:.3g}, λ = {rx.lam:.3g}, net", "quadrature", "relax"),
+        ("REBAR tuned", "∂/∂α", "rebar", f"η = {_sig(rb.eta, 3)}, λ = {_sig(rb.lam, 3)}", "quadrature", "rebar"),
+        ("RELAX tuned", "∂/∂α", "relax", f"η = {_sig(rx.eta, 3)}, λ = {_sig(rx.lam, 3)}, net", "quadrature", "relax"),
         ("ARM", "∂/∂α", "arm", "—", "exact (piecewise)", None),
         ("DisARM", "∂/∂α", "disarm", "—", "exact (piecewise)", None),
     ]
@@ -342,7 +371,7 @@ def relax_section(seed: int, subject: bool = False) -> None:
     else:
         sentences.append(_capital(prose.versus("rebar_eta0", "score")) + ".")
     sentences += [
-        _capital(prose.versus("rebar", "score")) + f"; its η went from 1 to {rb.eta:.3g}.",
+        _capital(prose.versus("rebar", "score")) + f"; its η went from 1 to {_sig(rb.eta, 3)}.",
         _capital(prose.versus("relax", "score")) + ", and "
         + compare(var["relax"], var["rebar"], prose.digits, prose.name("rebar")) + ".",
         "Lowest variance at θ = ½: " + ", then ".join(prose.name(k, possessive=False) for _, k in ranked[:3]) + ".",
@@ -403,8 +432,15 @@ def page() -> None:
                        "kinks, biased where it jumps." if K == 2 else ""))
         exact = exact_discrete_gradient(text, list(logits), list(values))
         pi = probabilities(list(logits))
+        # 0 up to rounding reads 0: the sizes of f (the exact gradient's terms) and of f′(v)·v
+        # (straight-through's), next to which a residue such as 1e-17 is nothing.
+        v_arr = np.array(values, dtype=float)
+        with np.errstate(all="ignore"):
+            f_size, fp_size = (float(np.max(np.abs(a), where=np.isfinite(a), initial=0.0)) for a in
+                               (objective.numpy(v_arr), objective.derivative(v_arr) * np.abs(v_arr).max()))
+        exact = np.array([ui.zeroed(float(g), f_size) for g in exact])
         st.markdown("π = softmax(θ) = (" + ", ".join(f"{p:.3f}" for p in pi) + ");  exact ∂E[f]/∂θ = ("
-                    + ", ".join(f"{g:.4g}" for g in exact) + ")  — by enumeration.")
+                    + ", ".join(_sig(g, 4) for g in exact) + ")  — by enumeration.")
         _hold("j", K - 1)
         # index = the page's own default (the last θ): the link leaves out only that choice, so a link
         # without j opens on it and θ0 is written as j=0 (it used to be dropped, and the link flipped to θ1).
@@ -416,6 +452,7 @@ def page() -> None:
             st.warning("Some estimates are not finite (f or f′ overflows at these values).", icon=":material/warning:")
 
         st_mean, _ = straight_through_moments(text, list(logits), list(values))
+        st_mean = np.array([ui.zeroed(float(g), fp_size) for g in st_mean])
         ui.lecture_truth("st_mean", float(st_mean[j]))
         if ui.revealed():
             st.subheader("1 · Estimates against the exact gradient")
@@ -438,15 +475,22 @@ def page() -> None:
     # The size of the table's numbers: a value far below it is 0 up to rounding (DisARM at equal
     # logits is exact, and its variance read 4.8e-35 and its SNR 3.6e+15).
     size = ui.size_of(float(exact[j]), summaries.values())
+    means = biased_means(text, logits, values, tau, objective.continuous)
     for n, s in summaries.items():
         std = ui.zeroed(s.std, size)
         # With no spread, |mean| / sd is no number: say so (every estimate the same, exact or not).
         snr = ui.fmt(s.snr, 3) if std > 0 else "no spread"
         unbiased = DISCRETE_ESTIMATORS[n][1] and (objective.continuous or n not in ("rebar", "relax"))
-        rows.append({"estimator": LABELS[n], "unbiased?": "yes" if unbiased else "no (biased)",
-                     "mean": ui.fmt(s.mean, scale=size), "exact": ui.fmt(float(exact[j]), scale=size),
-                     "bias": ui.fmt(s.bias, 3, scale=size), "bias / SE": ui.fmt(s.z, 3) if std > 0 else "no spread",
-                     "variance": ui.fmt(s.variance, scale=size * size), "SNR": snr})
+        # "no (biased)" only where this estimator's exact mean is known and differs from the exact
+        # gradient (straight-through is unbiased for a linear f, all of them for a constant one).
+        known_bias = n in means and abs(float(means[n][j]) - float(exact[j])) > 1e-9 * max(f_size, fp_size)
+        rows.append({"estimator": LABELS[n],
+                     "unbiased?": "yes" if unbiased else "no (biased)" if known_bias else "not in general",
+                     "mean": _for_people(ui.fmt(s.mean, scale=size)),
+                     "exact": _for_people(ui.fmt(float(exact[j]), scale=size)),
+                     "bias": _for_people(ui.fmt(s.bias, 3, scale=size)),
+                     "bias / SE": _for_people(ui.fmt(s.z, 3)) if std > 0 else "no spread",
+                     "variance": _for_people(ui.fmt(s.variance, scale=size * size)), "SNR": _for_people(snr)})
     ui.table(rows, key="discrete_table")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real."
                + (" REBAR and RELAX here use the untuned control variate η = 1, λ = 0.5 with RELAX's network at zero, "
@@ -457,13 +501,15 @@ def page() -> None:
                 f"# straight-through's expectation: {np.round(st_mean, 6).tolist()}", language="python", wrap_lines=True)
 
     st.subheader("2 · Straight-through can point the wrong way")
-    wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0 and abs(exact[i]) > 1e-12]
+    wrong = [i for i in range(K) if exact[i] * st_mean[i] < 0]  # both already 0 up to rounding
+    # A sign only where there is one: 0 has none (f(v) all equal, or f′ = 0 at every v).
+    sign = ("opposite sign!" if j in wrong else "same sign" if exact[j] * st_mean[j] > 0 else
+            "both 0" if exact[j] == st_mean[j] == 0 else "exact is 0" if exact[j] == 0 else "it is 0")
     with ui.scene_subject(here="section" not in ui.scene_params()):
         c1, c2 = st.columns(2)
-        c1.metric(f"exact ∂E[f]/∂θ{j}", f"{exact[j]:.4g}")
-        c2.metric(f"straight-through, its expectation (∂/∂θ{j})", f"{st_mean[j]:.4g}",
-                  delta="opposite sign!" if j in wrong else "same sign", delta_arrow="off",
-                  delta_color="red" if j in wrong else "gray")
+        c1.metric(f"exact ∂E[f]/∂θ{j}", _sig(exact[j], 4))
+        c2.metric(f"straight-through, its expectation (∂/∂θ{j})", _sig(st_mean[j], 4),
+                  delta=sign, delta_arrow="off", delta_color="red" if j in wrong else "gray")
     if wrong:
         st.error(f"Here straight-through's *average* gradient has the wrong sign for θ{', θ'.join(map(str, wrong))}: "
                  "more samples will only make it more confidently wrong.", icon=":material/error:")
@@ -496,7 +542,8 @@ def page() -> None:
             final = {n: float(h[-1].mean()) for n, h in histories.items()}
             st.caption(f"Gradient descent on θ to *minimise* E[f], 200 steps of L = {L_race} draws"
                        + (f" (L is capped at {RACE_MAX_L} here to stay live)" if L > RACE_MAX_L else "")
-                       + ", 16 runs per estimator (line: mean; band: 10–90%). Final E[f]: " + "; ".join(f"{LABELS[n]} {v:.4f}" for n, v in final.items()) + ".")
+                       + ", 16 runs per estimator (line: mean; band: 10–90%). Final E[f]: "
+                       + "; ".join(f"{LABELS[n]} {_for_people(ui.fixed(v, 4))}" for n, v in final.items()) + ".")
 
     if tab_gumbel.open:
         with tab_gumbel:
@@ -514,10 +561,13 @@ def page() -> None:
                 st.caption("One Gumbel draw, several temperatures: the soft sample slides to the one-hot argmax as τ → 0.")
             # At a low τ the soft sample is one-hot to many digits and both Jacobians are ~0, which shows
             # nothing: the demonstration then uses τ = 1, where the soft sample is visibly soft.
+            # The test is on the Jacobian itself: a soft sample at 0.99 is visibly soft at τ = 0.01
+            # (its Jacobian's entries reach s(1 − s)/τ ≈ 1).
             demo_tau = tau
             jac = hard_gumbel_softmax_jacobians(list(logits), demo_tau, seed)
             peak = float(jac["forward_soft"].max())
-            if peak > 0.98:
+            steepest = float(np.abs(jac["jacobian_soft"]).max())
+            if steepest < 1e-3:
                 demo_tau = 1.0
                 jac = hard_gumbel_softmax_jacobians(list(logits), demo_tau, seed)
             vector = lambda a: "(" + ", ".join(ui.fixed(float(x), 3) for x in a) + ")"  # noqa: E731
@@ -525,14 +575,16 @@ def page() -> None:
             st.markdown(
                 f"**`F.gumbel_softmax(logits, tau={demo_tau:g}, hard=True)`** for one draw"
                 + (f" (at τ = 1: at τ = {tau:g} this draw's soft sample is nearly one-hot, its largest entry "
-                   f"{peak:.6g}, and both Jacobians are nearly 0)" if demo_tau != tau else "")
+                   f"{peak:.6g}, and both Jacobians are nearly 0, their largest entry {_sig(steepest, 2)} in size)"
+                   if demo_tau != tau else "")
                 + f": forward value {vector(jac['forward_hard'])} (one-hot), while the soft sample is "
                 f"{vector(jac['forward_soft'])}. Its Jacobian ∂y/∂θ is the soft sample's "
-                + ("to the last bit" if gap == 0 else f"(largest difference {gap:.1e})")
+                + ("to the last bit" if gap == 0 else f"(largest difference {_sig(gap, 1)})")
                 + ": `hard=True` does not block gradients, it sends the soft sample's gradient through a hard "
                 "forward value."
             )
-            st.dataframe({f"∂y/∂θ{c}": [ui.fixed(float(x), 4) for x in jac["jacobian_hard"][:, c]] for c in range(K)},
+            st.dataframe({f"∂y/∂θ{c}": [_for_people(ui.fixed(float(x), 4)) for x in jac["jacobian_hard"][:, c]]
+                          for c in range(K)},
                          width="stretch")
 
     if tab_relax.open:

@@ -21,8 +21,9 @@ def test_every_preset_renders_and_numbers_are_exact(preset):
     assert not at.exception
     text, values, logits = DISCRETE_PRESETS[preset]
     j = len(values) - 1
-    assert at.metric[0].value == f"{exact_discrete_gradient(text, logits, values)[j]:.4g}"
-    assert at.metric[1].value == f"{straight_through_moments(text, logits, values)[0][j]:.4g}"
+    # Printed for people: a minus sign, not a hyphen.
+    assert at.metric[0].value == f"{exact_discrete_gradient(text, logits, values)[j]:.4g}".replace("-", "−")
+    assert at.metric[1].value == f"{straight_through_moments(text, logits, values)[0][j]:.4g}".replace("-", "−")
 
 
 def test_wrong_sign_is_flagged():
@@ -292,3 +293,22 @@ def test_relax_section_with_every_setting_and_odd_links():
     table = at.dataframe[0].value
     flags = dict(zip(table["estimator"], table["unbiased?"]))
     assert flags["REBAR (K = 2)"] == "no (biased)" and flags["DisARM (K = 2)"] == "yes"
+
+
+def test_a_logit_at_the_sliders_minimum_stays_in_the_link():
+    """θ = −4 is the sliders' minimum. Streamlit's binding compared a slider without value= with its
+    minimum and left −4 out of the link, which then opened on the preset's 0.3 with no notice."""
+    at = open_page("pages/6_Discrete_Variables.py", th1="-4")
+    assert not at.exception
+    assert at.slider(key="th1").value == -4.0
+    assert at.query_params.get("th1") in ("-4", ["-4"])
+    fresh = open_page("pages/6_Discrete_Variables.py")
+    fresh.slider(key="th1").set_value(-4.0).run()
+    assert fresh.query_params.get("th1") in ("-4", ["-4"])
+    fresh.slider(key="th1").set_value(0.3).run()  # back at the preset's own value: the link drops it
+    assert "th1" not in fresh.query_params
+    bad = open_page("pages/6_Discrete_Variables.py", th1="abc", th0="9")
+    assert not bad.exception
+    notices = " ".join(w.value for w in bad.warning)
+    assert "is not a number" in notices and "is outside" in notices
+    assert bad.slider(key="th0").value == 4.0
