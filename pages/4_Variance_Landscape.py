@@ -9,7 +9,8 @@ from core.figures import figure_csv, landscape_figure
 from core.presets import PRESETS
 from core.snippets import variance_snippet
 from core.stats import variance_and_se
-from core.landscape import COST, LANDSCAPE_ESTIMATORS, LANDSCAPE_FUNCTIONS, crossings, objective_for, sweep, winner_regions
+from core.landscape import (COST, LANDSCAPE_ESTIMATORS, LANDSCAPE_FUNCTIONS, crossings, objective_for, sweep, touches,
+                            winner_regions)
 
 ui.page_setup("The variance landscape", ":material/landscape:")
 
@@ -37,8 +38,10 @@ def compute(function: str, variable: str, mu: float, sigma: float, k: float, par
     sw = sweep(function, variable, values, mu=mu, sigma=sigma, k=k)
     found = {}
     for other in LANDSCAPE_ESTIMATORS[1:]:
-        roots = crossings(sw, "pathwise", other, param, mu=mu, sigma=sigma, k=k, cost_aware=cost_aware)
-        found[other] = (roots, winner_regions(sw, "pathwise", other, param, roots, cost_aware=cost_aware))
+        where = dict(mu=mu, sigma=sigma, k=k, cost_aware=cost_aware)
+        roots = crossings(sw, "pathwise", other, param, **where)
+        found[other] = (roots, winner_regions(sw, "pathwise", other, param, roots, **where),
+                        touches(sw, "pathwise", other, param, **where))
     # Monte Carlo checks at a few sweep points (L = 1).
     idx = np.unique(np.linspace(0, values.size - 1, 7).round().astype(int))
     mc = {name: ([], [], []) for name in LANDSCAPE_ESTIMATORS}
@@ -81,8 +84,9 @@ def landscape() -> None:
     param = 0 if param_key == "mu" else 1
     sw, found, mc = compute(function, variable, float(mu), float(sigma), float(k), param, bool(cost_aware))
     curves = {n: sw.var[n][:, param] * (COST[n] if cost_aware else 1) for n in LANDSCAPE_ESTIMATORS}
-    marks = sorted({r for roots, _ in found.values() for r in roots})
-    fixed = ", ".join(f"{SWEEP_NAMES[v]} = {val:g}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k)) if v != variable)
+    marks = sorted({r for roots, _, _ in found.values() for r in roots})
+    fixed = ", ".join(f"{SWEEP_NAMES[v]} = {_num(val)}" for v, val in (("mu", mu), ("sigma", sigma), ("k", k))
+                      if v != variable)
     drawn.markdown(f"**f(x) = {PRESETS[function].label}**, {fixed}")
     figure = landscape_figure(sw.values, curves, variable, "∂/∂μ" if param == 0 else "∂/∂σ", mc=mc, marks=marks,
                               log_x=variable != "mu",
@@ -97,35 +101,64 @@ def landscape() -> None:
     ui.download_csv("landscape", lambda: figure_csv(figure))
     st.subheader("Who wins where")
     lines = []
-    for other, (roots, regions) in found.items():
+    v_name = SWEEP_NAMES[variable]
+    for other, (roots, regions, equal) in found.items():
         name = core.ESTIMATORS[other].label
+        # Where the two are equal without changing order: "lower" does not hold there.
+        where = ", ".join(f"{v_name} = {_num(lo, '.4g')}" if lo == hi
+                          else f"{v_name} ∈ [{_num(lo, '.3g')}, {_num(hi, '.3g')}]" for lo, hi in equal)
         if not roots:
             winner = regions[0][2]
             lines.append(f"- **Pathwise vs {name}**: {'pathwise' if winner == 'pathwise' else name} has the lower "
-                         f"variance over the whole range shown.")
+                         f"variance over the whole range shown"
+                         + (f", except at {where}, where the two are equal." if equal else "."))
             continue
         parts = []
         for lo, hi, winner in regions:
             who = "pathwise" if winner == "pathwise" else name
-            parts.append(f"{who} for {SWEEP_NAMES[variable]} ∈ [{lo:.3g}, {hi:.3g}]")
-        lines.append(f"- **Pathwise vs {name}**: curves cross at {', '.join(f'{r:.4g}' for r in roots)} — lower: "
-                     + "; ".join(parts) + ".")
+            parts.append(f"{who} for {v_name} ∈ [{_num(lo, '.3g')}, {_num(hi, '.3g')}]")
+        lines.append(f"- **Pathwise vs {name}**: curves cross at {', '.join(_num(r, '.4g') for r in roots)} — lower: "
+                     + "; ".join(parts) + (f"; equal, without crossing, at {where}." if equal else "."))
     st.markdown("\n".join(lines))
     st.caption(
         "Crossings are found by bisection on the exact variances. Cost-aware mode multiplies each variance by "
         f"its f-evaluations per sample ({', '.join(f'{core.ESTIMATORS[n].label}: {COST[n]}' for n in LANDSCAPE_ESTIMATORS)})."
     )
-    rows = [{"estimator": core.ESTIMATORS[n].label, **{f"{SWEEP_NAMES[variable]} = {sw.values[i]:.3g}": ui.fmt(curves[n][i], 3, scale=max(curves[m][i] for m in LANDSCAPE_ESTIMATORS))
-                                                      for i in np.linspace(0, sw.values.size - 1, 5).round().astype(int)}}
+    rows = [{"estimator": core.ESTIMATORS[n].label,
+             **{f"{v_name} = {_num(sw.values[i], '.3g')}":
+                _plain(ui.fmt(curves[n][i], 3, scale=max(curves[m][i] for m in LANDSCAPE_ESTIMATORS)))
+                for i in np.linspace(0, sw.values.size - 1, 5).round().astype(int)}}
             for n in LANDSCAPE_ESTIMATORS]
     ui.table(rows, key="landscape_table")
     here = objective_for(function, float(k))
     exact_here = core.landscape.single_sample_variances(here, float(mu), float(sigma))
     st.caption(_coupling_sentence(exact_here, float(k), float(mu), float(sigma)))
-    with st.expander(f"Reproduce the pathwise and score variances at k = {k:g}, μ = {mu:g}, σ = {sigma:g} in PyTorch"):
+    with st.expander(f"Reproduce the pathwise and score variances at k = {_num(k)}, μ = {_num(mu)}, σ = {_num(sigma)} "
+                     "in PyTorch"):
         st.code(variance_snippet(here.text, float(mu), float(sigma))
                 + f"# exact: pathwise {exact_here['pathwise'][0]:.6g} {exact_here['pathwise'][1]:.6g}\n"
                 f"#        score {exact_here['score'][0]:.6g} {exact_here['score'][1]:.6g}", language="python", wrap_lines=True)
+
+
+def _num(value: float, spec: str = "g") -> str:
+    """A number for prose and tables: a minus sign, not a hyphen, and no −0 (a crossing at μ = 0
+    found by bisection lands within 1e-15 of it)."""
+    value = 0.0 if abs(value) < 1e-12 else float(value)
+    return f"{value:{spec}}".replace("-", "−")
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _plain(text: str) -> str:
+    """A table cell as people write it: 1,810 and 9.8×10⁻⁵, not 1.81e+03 and 9.8e-05."""
+    if "e" not in text or not text[0].isdigit():
+        return text
+    mantissa, exponent = text.split("e")
+    power = int(exponent)
+    if power >= 0:
+        return f"{float(text):,.0f}"
+    return f"{mantissa}×10{str(power).translate(SUPERSCRIPT)}"
 
 
 def _coupling_sentence(variances: dict, k: float, mu: float, sigma: float) -> str:
@@ -136,10 +169,12 @@ def _coupling_sentence(variances: dict, k: float, mu: float, sigma: float) -> st
         if not (np.isfinite(c) and np.isfinite(u)):
             continue
         way = "lower" if c < u * (1 - 1e-9) else "higher" if c > u * (1 + 1e-9) else "the same"
-        parts.append(f"{ui.fmt(c, 4)} coupled against {ui.fmt(u, 4)} uncoupled for {name} ({way})")
+        size = max(c, u)  # a variance of 1e-31 beside 1.27 is 0 up to rounding
+        parts.append(f"{_plain(ui.fmt(c, 4, scale=size))} coupled against {_plain(ui.fmt(u, 4, scale=size))} "
+                     f"uncoupled for {name} ({way})")
     if not parts:
         return ""
-    return (f"At k = {k:g}, μ = {mu:g}, σ = {sigma:g}, the measure-valued estimator's single-sample variance is "
+    return (f"At k = {_num(k)}, μ = {_num(mu)}, σ = {_num(sigma)}, the measure-valued estimator's single-sample variance is "
             + "; ".join(parts) + ". For ∂μ it is a difference f(μ+σW) − f(μ−σW): one W for both ends lowers its "
             "variance when the two ends move together (f roughly even about μ) and raises it when they move "
             "against each other (f rising or falling through μ).")
