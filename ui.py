@@ -683,7 +683,9 @@ def _shown(value) -> str:
     """A value for a notice: short, and never markup or a link (text as a code span, see literal)."""
     if isinstance(value, str):
         return literal(value)
-    return escape_markdown(f"{value:g}" if isinstance(value, float) else str(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # a number for people: "−3", not "-3"
+        return escape_markdown(f"{value:g}").replace("\\-", "−").replace("-", "−")
+    return escape_markdown(str(value))
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -152,7 +152,7 @@ def test_a_clamped_link_value_is_used_and_named():
     at = open_page("pages/3_Estimator_Lab.py", mu="50", L="7", f="nope")
     assert at.slider(key="mu").value == 3.0 and at.select_slider(key="L").value == 5
     shown = _notices(at).replace("\\", "")
-    assert "mu=50 is outside -3 … 3: using **3**" in shown
+    assert "mu=50 is outside −3 … 3: using **3**" in shown
     assert "L=7 is not one of 1, 2, 3, 5" in shown and "using **5**" in shown
     assert "f=nope" in shown and "using **cos**" in shown
 
