@@ -1,6 +1,7 @@
 """Estimator Lab: every gradient estimator on the same random numbers, against the exact gradient,
 with a slider inside the figure that sweeps μ, σ or L live in the browser."""
 import math
+import re
 
 import numpy as np
 
@@ -38,7 +39,18 @@ def _finite(value: float, digits: int = 4, scale: float | None = None) -> str:
     return "overflow" if isinstance(value, float) and math.isinf(value) else ui.fmt(value, digits, scale=scale)
 
 
-def _table(results, param: str, exact: float, scale: float, reference: str | None, continuous: bool) -> list[dict]:
+def _exact_means(text: str, mu: float, sigma: float, L: int, exact: tuple[float, float]) -> dict:
+    """What the biased estimators average to here, exactly: the batch mean (1 − 1/L)·∇, and central
+    differences (E f at μ ± h, and at σ ± h) / 2h with h = σ/10, by quadrature."""
+    h = 0.1 * sigma
+    value = lambda m, s: core.exact_value(text, m, s)  # noqa: E731
+    return {"score_batchmean": tuple((1 - 1 / L) * g for g in exact),
+            "finite_difference": ((value(mu + h, sigma) - value(mu - h, sigma)) / (2 * h),
+                                  (value(mu, sigma + h) - value(mu, sigma - h)) / (2 * h))}
+
+
+def _table(results, param: str, exact: float, scale: float, reference: str | None, continuous: bool,
+           biased_means: dict | None = None) -> list[dict]:
     rows = []
     summaries = {
         name: summarize((r.d_mu if param == "mu" else r.d_sigma) * scale, exact) for name, r in results.items()
@@ -49,6 +61,11 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
     for name, r in results.items():
         s = summaries[name]
         verdict = "yes" if r.info.unbiased else "no (biased)"
+        if not r.info.unbiased and biased_means and name in biased_means and math.isfinite(exact):
+            # Biased in general, but not at every setting: central differences are exact for a quadratic
+            # f, and the batch mean's (1 − 1/L)·∇ is right where ∇ is 0.
+            if abs(biased_means[name] * scale - exact) <= 1e-9 * max(size, abs(exact)):
+                verdict = "yes, here"
         if name == "pathwise" and not continuous:
             verdict = "no: f jumps"
         if not math.isfinite(exact):
@@ -95,9 +112,10 @@ def _variance_by_L(objective, mu: float, sigma: float, seed: int, chosen: list[s
 def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
     readouts, start, names = stage["readouts"], plan.start, stage["names"]
-    at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}"
-    sizes = np.abs(np.concatenate([np.asarray(stage["exact"], float)] + [
-        np.asarray(readouts[n]["std"], float) for n in names]))
+    at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}".replace("-", "−")
+    # The size of the starting frame's numbers (not the whole sweep's: along σ, exp(4.9x)'s gradient
+    # grows from 6,150 to 10⁵⁰, and 6,150 is no rounding residue).
+    sizes = np.abs(np.array([float(stage["exact"][start])] + [float(readouts[n]["std"][start]) for n in names]))
     sizes = sizes[np.isfinite(sizes)]  # a formula that overflows everywhere leaves none
     size = float(sizes.max()) if sizes.size else 0.0
     exact = ui.zeroed(float(stage["exact"][start]), size)
@@ -196,11 +214,22 @@ def lab() -> None:
             st.caption("Leave-one-out needs at least two samples per estimate: set L ≥ 2 to see it.")
 
     results = stage["estimates"]
-    _warnings(objective, mu, sigma, results)
+    _warnings(objective, mu, sigma, L if axis != "L" else plan.grid[plan.start], plan.reps, results)
     _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results)
 
 
-def _warnings(objective, mu: float, sigma: float, results) -> None:
+def _minus(text: str) -> str:
+    """A number in a sentence with a real minus sign (and 1.2×10⁻⁵ rather than 1.2e-05)."""
+    m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
+    if m:
+        text = f"{m.group(1)}×10{'⁻' if m.group(2) == '-' else ''}{m.group(3).translate(_SUPERSCRIPT)}"
+    return text.replace("-", "−")
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _warnings(objective, mu: float, sigma: float, L: int, reps: int, results) -> None:
     exact = ui.cached_exact(objective.text, mu, sigma)
     g_mu, g_sigma = exact["gradient"]
     if not (math.isfinite(g_mu) and math.isfinite(g_sigma)):
@@ -212,14 +241,29 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
             "No dashed line is drawn rather than a wrong one; the estimates have no true value to aim at.",
             icon=":material/warning:",
         )
-    if exact["pathwise_misses"]:
-        pm_mu, pm_sigma = exact["pathwise_mean"]
-        size = max(abs(g_mu), abs(g_sigma), abs(pm_mu), abs(pm_sigma))
+    pm_mu, pm_sigma = exact["pathwise_mean"]
+    size = max(abs(g_mu), abs(g_sigma), abs(pm_mu), abs(pm_sigma))
+    # The warning's premise: the miss is large enough for these replicates to show (more than two
+    # standard errors of the score function's mean, from its exact variance). A jump that carries
+    # almost no probability here (the step at μ = −3: a miss of 1e−8) gets a sentence saying so.
+    score_var = ui.cached_exact_variances(objective.text, mu, sigma).get("score", (math.nan, math.nan))
+    se = [math.sqrt(v / (L * reps)) if math.isfinite(v) else math.nan for v in score_var]
+    visible = not all(abs(m - g) <= 2 * s for m, g, s in zip((pm_mu, pm_sigma), (g_mu, g_sigma), se))
+    if exact["pathwise_misses"] and not visible:
+        st.info(
+            "f has jumps, so the pathwise estimator is biased, but at this μ and σ they carry almost no "
+            f"probability: it averages to ∂μ ≈ {_minus(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ "
+            f"{_minus(ui.fmt(pm_sigma, scale=size))} against the true gradient ({_minus(ui.fmt(g_mu, scale=size))}, "
+            f"{_minus(ui.fmt(g_sigma, scale=size))}), a miss within two standard errors of the score function's "
+            f"mean over these {reps:,} replicates. Move μ towards a jump to see it fail."
+        )
+    elif exact["pathwise_misses"]:
         st.warning(
             "**f has jumps, so the pathwise estimator is wrong here.** Autograd differentiates f "
             "sample by sample and never sees a jump (the derivative of a step is 0 wherever it exists): "
-            f"it averages to ∂μ ≈ {ui.fmt(pm_mu, scale=size)} and ∂σ ≈ {ui.fmt(pm_sigma, scale=size)}, while the "
-            f"true gradient is ({ui.fmt(g_mu, scale=size)}, {ui.fmt(g_sigma, scale=size)}). The score-function and measure-valued estimators only need "
+            f"it averages to ∂μ ≈ {_minus(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ {_minus(ui.fmt(pm_sigma, scale=size))}, "
+            f"while the true gradient is ({_minus(ui.fmt(g_mu, scale=size))}, {_minus(ui.fmt(g_sigma, scale=size))}). "
+            "The score-function and measure-valued estimators only need "
             "values of f and stay unbiased.",
             icon=":material/warning:",
         )
@@ -249,7 +293,7 @@ def _warnings(objective, mu: float, sigma: float, results) -> None:
 
 
 def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results) -> None:
-    start_value = f"{AXIS_SYMBOL[axis]} = {plan.grid[plan.start]:g}"
+    start_value = f"{AXIS_SYMBOL[axis]} = {plan.grid[plan.start]:g}".replace("-", "−")
     # Lazy tabs: only the open tab's content is computed and sent.
     numbers, by_L, code, maths = ui.tabs(
         {"numbers": "The numbers", "by_L": "Variance against L", "code": "Reproduce in PyTorch",
@@ -270,12 +314,15 @@ def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, p
             reference = "pathwise" if "pathwise" in results else None
             tab_mu, tab_sigma = st.tabs(["∂/∂μ", "∂/∂log σ" if log_sigma else "∂/∂σ"])  # both cheap: not lazy
             first = ["estimator", "mean", "bias ± SE", "std", "var ÷ pathwise"]
+            biased = [n for n in results if not core.ESTIMATORS[n].unbiased]
+            means = _exact_means(objective.text, mu, sigma, next(iter(results.values())).L, (g_mu, g_sigma)) \
+                if biased else {}
             with tab_mu:
-                ui.table(_table(results, "mu", g_mu, 1.0, reference, not exact["pathwise_misses"]), key="table_mu",
-                         first=first)
+                ui.table(_table(results, "mu", g_mu, 1.0, reference, not exact["pathwise_misses"],
+                                {n: m[0] for n, m in means.items()}), key="table_mu", first=first)
             with tab_sigma:
-                ui.table(_table(results, "sigma", g_sigma * scale, scale, reference, not exact["pathwise_misses"]),
-                         key="table_sigma", first=first)
+                ui.table(_table(results, "sigma", g_sigma * scale, scale, reference, not exact["pathwise_misses"],
+                                {n: m[1] for n, m in means.items()}), key="table_sigma", first=first)
             csv = stage["csv"]  # only the text: the button's callable lives as long as the session
             ui.download_csv("stage", lambda: csv)
             st.caption(f"The CSV holds every frame of the sweep along {AXIS_SYMBOL[axis]}: one row per value and "
