@@ -16,7 +16,7 @@ def test_page_renders_and_elbo_numbers_are_exact():
     at = run(x="0.5", s="1", qmu="-1", qsigma="0.5")
     assert not at.exception
     value, d_mu, d_sigma = elbo_exact(0.5, 1.0, -1.0, 0.5)
-    assert [m.value for m in at.metric[:3]] == [f"{value:.4f}", f"{d_mu:.4f}", f"{d_sigma:.4f}"]
+    assert [m.value for m in at.metric[:3]] == [f"{v:.4f}".replace("-", "−") for v in (value, d_mu, d_sigma)]
     assert at.metric[4].value == "0.0000"  # pathwise on a step: exactly 0
 
 
