@@ -162,7 +162,7 @@ class Stage:
 
     def __init__(self, presenter: bool = False) -> None:
         self.font = 17 if presenter else 12
-        self.row = 68 if presenter else 52
+        self.row = 62 if presenter else 52  # six rows and the title fit a 1280×720 projector
         self.top = 64 if presenter else 56  # the slider
         self.bottom = 58 if presenter else 46  # the x-axis and its title
 

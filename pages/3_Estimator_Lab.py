@@ -162,6 +162,9 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
 def lab() -> None:
     # The stage comes first: on the left on a wide screen, on top on a phone.
     stage_col, controls = st.columns([2.2, 1] if not PRESENT else [1.9, 1], gap="medium")
+    # On a projector the estimator picker ends the controls, so the whole stage fits under the
+    # title on a 720-px screen; elsewhere it heads the stage it filters.
+    picker = None if PRESENT else stage_col.container()
     with controls:
         text, objective, error = ui.objective_controls(default="cos")
         axis = st.segmented_control(
@@ -176,13 +179,16 @@ def lab() -> None:
         mu, sigma = ui.gaussian_controls(mu=DEFAULT_MU, sigma=DEFAULT_SIGMA, start_of=axis)
         L, reps = ui.sample_size_controls(L=DEFAULT_L, reps=DEFAULT_REPS, start_of=axis)
         seed = ui.seed_control()
+        if PRESENT:
+            picker = st.container()
 
-    with stage_col:
+    with picker:
         chosen = st.pills(
             "Estimators", list(core.ESTIMATORS), selection_mode="multi", default=list(core.DEFAULT_ESTIMATORS),
             format_func=lambda n: core.ESTIMATORS[n].short, key="est", bind="query-params", wrap=True,
             label_visibility="collapsed",
             help="Every estimator uses the same random numbers, so differences between rows are not luck.")
+    with stage_col:
         if error:
             st.error(f"**Formula not understood.** {ui.escape_markdown(error)}", icon=":material/edit:")
             return

@@ -166,3 +166,18 @@ def test_the_vae_page_after_training_is_laid_out_right(server, browser):
         finally:
             context.close()
     assert not found, found
+
+
+def test_the_lab_stage_fits_a_projector_under_its_title(server, context_at):
+    """At 1280×720 in presenter mode the Lab's stage, with its six default rows, its in-figure slider
+    and its x-axis, is on screen whole as the page opens: the estimator picker moves to the end of
+    the controls there (it headed the stage and pushed its last rows below the fold)."""
+    page = context_at(1280, 720)
+    page.goto(server.url + "/Estimator_Lab?present=true")
+    wait_idle(page)
+    page.wait_for_function(CHARTS_DRAWN_JS, timeout=30_000)
+    stage = page.locator(".st-key-stage .js-plotly-plot").first
+    box = stage.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+    picker = page.get_by_role("button", name="Pathwise", exact=True).first.bounding_box()
+    assert picker["x"] > box["x"] + box["width"], (picker, box)  # beside the stage, in the controls
