@@ -44,7 +44,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["D", "S_DEFAULT", "PERTURB", "ESTIMATORS", "GROUPS", "GRID", "DRAWS", "BLOCKS", "RESOLVE_Z", "THEORY", "Problem",
+__all__ = ["D", "S_DEFAULT", "PERTURB", "ESTIMATORS", "GROUPS", "GRID", "DRAWS", "BLOCKS", "RESOLVE_Z", "BOUND_Z", "THEORY", "Problem",
            "problem", "noise", "iwae_bound", "gradients_from_noise", "gradient_draws", "snr", "group_snr",
            "fit_slope", "Curves", "snr_curves", "elbo_gradient", "snr_k1"]
 
@@ -61,6 +61,11 @@ BLOCKS = 20  # jackknife blocks for the slopes' standard errors
 # A point is resolved where its measured mean stands at least this many standard errors from 0, on the
 # side of its known direction; elsewhere its SNR is noise: shown as an upper bound and left out of the fit.
 RESOLVE_Z = 2.0
+# An unresolved point's upper bound: the SNR a mean this many standard errors above the measured one would
+# have. Not RESOLVE_Z: given that a point is unresolved its measured mean is low, and a bound 2 SE above it
+# missed the truth at about one unresolved point in nine (IWAE's φ at K = 256, true SNR 0.0014, about 2.8 SE
+# from 0: seed 1 printed "under 0.0012"); 4 SE above it misses with a chance of order 10⁻⁴.
+BOUND_Z = 4.0
 # The slopes of log SNR against log K (M = 1) and against log M (K = 1). None: no theorem (STL's
 # φ-gradient is biased for K > 1, so its SNR measures the distance to a different target).
 THEORY = {
@@ -211,7 +216,7 @@ def _sums(plus, minus, direction):
 def _snr_from_sums(n, s1, s2, sq, direction):
     """(snr, ‖E Δ‖², tr Var Δ, z, upper): z is how many standard errors the measured mean stands
     from 0 (with a direction: its signed projection on it, so a mean of the wrong sign counts as
-    unresolved), and upper the SNR that a mean RESOLVE_Z standard errors above the measured one
+    unresolved), and upper the SNR that a mean BOUND_Z standard errors above the measured one
     (or above 0) would have: a one-sided bound where the point is not resolved."""
     mean = s1 / n
     var_mean = (s2 - n * mean * mean) / (n - 1) / n
@@ -228,7 +233,7 @@ def _snr_from_sums(n, s1, s2, sq, direction):
         z = length / se if se > 0 else math.inf
     total_var = float((sq / n - mean_vec ** 2).sum())
     return (math.sqrt(max(mean_sq, 0.0) / total_var), mean_sq, total_var, z,
-            (length + RESOLVE_Z * se) / math.sqrt(total_var))
+            (length + BOUND_Z * se) / math.sqrt(total_var))
 
 
 def _jackknife_snr(plus, minus, direction, blocks: int) -> tuple[tuple, np.ndarray]:
@@ -254,7 +259,7 @@ class Curves:
     ``snr[(e, g)]`` has one value per ``grid`` point and ``log_se[(e, g)]`` the jackknife SE of its
     natural log (≈ its relative error). ``resolved[(e, g)]`` says, per point, whether the measured
     mean stands at least RESOLVE_Z standard errors from 0 on the side of its known direction;
-    where it does not, ``snr`` is only noise and ``upper[(e, g)]`` bounds it (one-sided, RESOLVE_Z
+    where it does not, ``snr`` is only noise and ``upper[(e, g)]`` bounds it (one-sided, BOUND_Z
     SE). ``slope[(e, g)]`` is (slope, jackknife SE) over the resolved points only, listed in
     ``fitted[(e, g)]`` ((None, None) with fewer than two). ``projection[e]`` holds, per grid point,
     each draw's b-gradient projected on the direction of its mean, u·Δ_b with u = −r/‖r‖ (for the

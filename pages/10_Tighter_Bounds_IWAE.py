@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import ui  # before core and torch: on a cold server ui sends its early chart first
 
-from core.iwae import D, ESTIMATORS, GROUPS, RESOLVE_Z, problem, snr_curves, snr_k1
+from core.iwae import BOUND_Z, D, ESTIMATORS, GROUPS, RESOLVE_Z, problem, snr_curves, snr_k1
 from core.iwae_figures import SHORT, draws_figure, readout, snr_figure
 
 ui.page_setup("Tighter bounds: IWAE, STL, DReG", ":material/compress:")
@@ -122,7 +122,7 @@ else:
     if gaps:
         caption += (f", resolved points only. Unresolved (▽, no line through it): the measured mean is within "
                     f"{RESOLVE_Z:g} standard errors of 0, or on the wrong side of it, so {DRAWN} draws cannot tell its SNR "
-                    f"from 0; the triangle is where a mean {RESOLVE_Z:g} SE higher would put it, an upper bound.")
+                    f"from 0; the triangle is where a mean {BOUND_Z:g} SE higher would put it, an upper bound.")
     else:
         caption += (f"; every point shown is resolved (its mean stands at least {RESOLVE_Z:g} standard errors from 0).")
     st.caption(caption + " Dash-dot lines: the theory's slope through the first point of the curve it is for, "
