@@ -5,7 +5,7 @@ import streamlit as st
 import ui
 from core.figures import WEIGHT_NOISE_COLORS, batch_variance_figure, training_curves
 from core.snippets import flipout_snippet
-from core.weight_noise import WEIGHT_NOISE_METHODS, time_per_estimate, train_methods, variance_by_batch
+from core.weight_noise import REPS_AT_1, WEIGHT_NOISE_METHODS, time_per_estimate, train_methods, variance_by_batch
 
 ui.page_setup("Weight noise and Flipout", ":material/blur_on:")
 
@@ -53,7 +53,8 @@ def page() -> None:
     ui.chart(batch_variance_figure(BATCHES, v, WEIGHT_NOISE_METHODS), key="bvar",
                     alt="Log-log plot of minibatch gradient variance against batch size for four weight-noise estimators")
     st.caption(
-        "400 independent minibatches per batch size, μ = 0; total variance summed over the 8 coordinates, with ±1 "
+        f"400 independent minibatches per batch size ({400 * REPS_AT_1:,} at B = 1, where one example's gradient is "
+        "heavy-tailed), μ = 0; total variance summed over the 8 coordinates, with ±1 "
         "standard error. At B = 1 the estimators that coincide there share one pooled point (all four for μ; all but "
         "local reparameterization for log σ). " + _fall_sentence(v) + " " + _floor_sentence(v)
     )
@@ -76,12 +77,18 @@ def page() -> None:
              key="train", alt="ELBO during training with each weight-noise estimator")
     start = float(next(iter(h.values()))[0])
     st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Every run starts at "
-               f"ELBO {ui.fmt(start, 4)}; the axis shows the range after step {ZOOM_AFTER}, where the runs differ. "
-               "Final ELBO: " + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {x[-1]:.1f}" for m, x in h.items())
+               f"ELBO {_minus(ui.fmt(start, 4))}; the axis shows the range after step {ZOOM_AFTER}, where the runs "
+               "differ. Final ELBO: " + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {_minus(ui.fixed(x[-1], 1))}"
+                                                  for m, x in h.items())
                + " (one run each: compare a few seeds before reading an order into them).")
 
 
 ZOOM_AFTER = 20  # the training chart's y-axis covers the steps after this one
+
+
+def _minus(text: str) -> str:
+    """A number printed for people, with a minus sign (−) rather than a hyphen."""
+    return text.replace("-", "−")
 
 
 def _fall_sentence(v: dict) -> str:

@@ -78,4 +78,4 @@ def test_the_training_chart_is_zoomed_past_its_start():
     fig = json.loads(next(el.proto.spec for el in at.get("plotly_chart") if '"step"' in el.proto.spec))
     lo, hi = fig["layout"]["yaxis"]["range"]
     text = next(c.value for c in at.caption if "Every run starts at" in c.value)
-    assert lo > -1500 and "starts at ELBO -45" in text  # about −4,500 at step 0: off the chart, said in words
+    assert lo > -1500 and "starts at ELBO −45" in text  # about −4,500 at step 0: off the chart, said in words
