@@ -151,6 +151,31 @@ def _shown_numbers(at) -> str:
     return " ".join(parts)
 
 
+HYPHEN_MINUS = re.compile(r"(?<![\w)\]}.])-\d")
+
+
+def _prose(at) -> list[str]:
+    """The sentences, notices and metrics a reader reads, without LaTeX and code spans (formulas
+    and code keep Python's "-")."""
+    texts = [str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.success, *at.error)]
+    texts += [f"{m.label} {m.value} {m.delta or ''}" for m in at.metric]
+    return [re.sub(r"`[^`]*`", "", re.sub(r"\$[^$]*\$", "", t)) for t in texts]
+
+
+@pytest.mark.parametrize("page, query", SETTINGS + [
+    ("pages/5_Baselines_and_Control_Variates.py", {}), ("pages/7_Policy_Gradients.py", {}),
+    ("pages/8_Weight_Noise_Flipout.py", {}), ("pages/2_Reparameterization_Trick.py", {}),
+    ("pages/1_Why_Sampling_Blocks_Gradients.py", {}), ("pages/10_Tighter_Bounds_IWAE.py", {})])
+def test_a_negative_number_in_prose_has_a_minus_sign(page, query):
+    """One typography on every page: "−1.015", never "-1.015" beside "−0.97" (a hyphen is also
+    where a line may break, splitting the sign from its number)."""
+    at = open_page(page, **query)
+    assert not at.exception, [e.message for e in at.exception]
+    for text in _prose(at):
+        found = HYPHEN_MINUS.search(text)
+        assert not found, f"a hyphen for a minus: …{text[max(found.start() - 60, 0):found.end() + 30]}…"
+
+
 @pytest.mark.parametrize("page, query", SETTINGS)
 def test_no_number_on_screen_is_printed_for_a_machine(page, query):
     at = open_page(page, **query)
