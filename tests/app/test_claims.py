@@ -31,9 +31,10 @@ def test_reward_to_go_has_the_lower_variance_at_every_setting():
 
 
 def test_the_surrogate_loss_keeps_falling_for_every_batch_seed():
-    """Section 3 says the loss "keeps falling" on its fixed batch: at 2,000 of the seed control's values."""
+    """Section 3 says the loss "keeps falling" on its fixed batch: at 401 of the seed control's values
+    (test_claims_policy.py proves it for any batch whose mean reward is under 8, and checks that bound)."""
     means = (0.2, 0.5, 0.8, 0.4, 0.6)
-    for seed in range(0, 10_001, 5):
+    for seed in range(0, 10_001, 25):
         loss = np.asarray(surrogate_pitfall(means, noise=1.0, batch=8, steps=200, lr=0.5, seed=seed)["loss"])
         assert np.all(np.diff(loss) <= 1e-12), seed
 
