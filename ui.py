@@ -1290,6 +1290,18 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def for_people(text: str) -> str:
+    """A number as Python, :func:`fmt` or :func:`fixed` printed it, written for a reader: the minus
+    sign − rather than a hyphen, and 1.2×10⁻⁵ and 3.4×10⁸ rather than 1.2e-05 and 3.4e+08."""
+    m = re.fullmatch(r"([-+]?[\d.]+)e([-+]?\d+)", text)
+    if m:
+        text = f"{m.group(1)}×10{str(int(m.group(2))).translate(_SUPERSCRIPT)}"
+    return text.replace("-", "−")
+
+
 def fixed(value: float, decimals: int = 4) -> str:
     """Fixed decimals, without a "-0.0000" for values that round to zero."""
     if not math.isfinite(value):

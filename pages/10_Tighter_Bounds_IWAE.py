@@ -7,7 +7,7 @@ import streamlit as st
 import ui  # before core and torch: on a cold server ui sends its early chart first
 
 from core.iwae import BOUND_Z, D, ESTIMATORS, GROUPS, RESOLVE_Z, problem, snr_curves, snr_k1
-from core.iwae_figures import SHORT, draws_figure, readout, snr_figure
+from core.iwae_figures import draws_figure, readout, snr_figure
 
 ui.page_setup("Tighter bounds: IWAE, STL, DReG", ":material/compress:")
 

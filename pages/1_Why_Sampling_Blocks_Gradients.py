@@ -28,11 +28,6 @@ For $z\sim\mathcal N(\theta,1)$ the second term is $\mathbb{E}[f_\theta(z)\,(z-\
 )
 
 
-def _minus(text: str) -> str:
-    """A number printed for people, with a minus sign (−) rather than a hyphen."""
-    return text.replace("-", "−")
-
-
 @st.fragment
 def decomposition_section() -> None:
     st.subheader("1 · The decomposition, live")
@@ -56,18 +51,18 @@ def decomposition_section() -> None:
             return
         ui.lecture_truth("naive_share", d.naive / d.true if d.true else float("nan"))
         c1, c2, c3 = st.columns(3)
-        c1.metric("true gradient ∇θ E[f]", _minus(ui.fixed(d.true)))
+        c1.metric("true gradient ∇θ E[f]", ui.for_people(ui.fixed(d.true)))
         wrong = abs(d.naive - d.true) > 1e-9
-        c2.metric("autograd on .sample() → E[∇θ f]", _minus(ui.fixed(d.naive)),
-                  delta=f"wrong by {_minus(ui.fixed(d.naive - d.true))}" if wrong
+        c2.metric("autograd on .sample() → E[∇θ f]", ui.for_people(ui.fixed(d.naive)),
+                  delta=f"wrong by {ui.for_people(ui.fixed(d.naive - d.true))}" if wrong
                   else "equal here: the missing term is 0 at this θ",
                   delta_color="red" if wrong else "gray", delta_arrow="off")
-        c3.metric("missing term ∫ f ∇θ p", _minus(ui.fixed(d.missing)))
+        c3.metric("missing term ∫ f ∇θ p", ui.for_people(ui.fixed(d.missing)))
     ui.chart(decomposition_bars(d.true, d.naive, d.missing, naive_mc, reparam_mc), key="decomp", alt="Bar chart: true gradient equals the naive autograd term plus the missing term")
     st.caption(
         f"Bars: exact, by quadrature. Diamonds: what torch returned from n = {n:,} samples — backward "
-        f"through `.sample()` gave {_minus(ui.fixed(naive_mc))} (it estimates the naive term), through "
-        f"`.rsample()` gave {_minus(ui.fixed(reparam_mc))} (it estimates the true gradient)."
+        f"through `.sample()` gave {ui.for_people(ui.fixed(naive_mc))} (it estimates the naive term), through "
+        f"`.rsample()` gave {ui.for_people(ui.fixed(reparam_mc))} (it estimates the true gradient)."
     )
     with st.expander("Reproduce this in PyTorch"):
         st.code(decomposition_snippet(name, float(theta), int(n)) + f"# prints {naive_mc:.6g} and {reparam_mc:.6g}\n"

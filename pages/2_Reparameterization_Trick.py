@@ -1,5 +1,4 @@
 """The reparameterization trick (the Keras VAE example's sampling layer): ε → z, other families, and the L-sample ELBO."""
-import re
 
 import numpy as np
 import streamlit as st
@@ -31,17 +30,6 @@ def _map_figure(mu: float, sigma: float, n: int, seed: int, presenter: bool) -> 
     eps, _ = eps_to_z(mu, sigma, n, seed)
     return compact_spec(reparam_scrub_figure(eps, mu, sigma, anchored_grid(mu, -3.0, 3.0, 0.1), anchored_grid(sigma, 0.1, 2.5, 0.05),
                                 stage=Stage(presenter)).to_dict())
-
-
-def _minus(text: str) -> str:
-    """A number for people: a real minus sign, and 5.1×10⁻⁵ rather than 5.1e-05."""
-    m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
-    if m:
-        text = f"{m.group(1)}×10{'⁻' if m.group(2) == '-' else ''}{m.group(3).translate(_SUPERSCRIPT)}"
-    return text.replace("-", "−")
-
-
-_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _map_csv(eps, z) -> str:
@@ -91,7 +79,7 @@ ui.table(
         "first draw z": round(float(c.z[0]), 4),
         "dz/dθ by autograd": round(float(c.dz_autograd[0]), 5),
         "dz/dθ by the formula": round(float(c.dz_formula[0]), 5),
-        "max relative difference (5 draws)": _minus(f"{c.max_rel_error:.1e}") if c.max_rel_error >= 1e-13
+        "max relative difference (5 draws)": ui.for_people(f"{c.max_rel_error:.1e}") if c.max_rel_error >= 1e-13
         else "≈ 0 (rounding)",
     } for c in checks],
     key="rsample_checks",
@@ -105,7 +93,7 @@ with st.expander("The formulas"):
         "Implicit reparameterization (Gamma, Beta) differentiates the equation F_θ(z) = U at fixed U. The "
         "formula column computes ∂F/∂θ by central differences of the CDF (torch's `gammainc`, or quadrature "
         "for the Beta); torch's own implicit gradients are accurate approximations, hence differences of "
-        + ", ".join(f"{_minus(f'{c.max_rel_error:.0e}')} for the {c.family.split('(')[0]}" for c in checks
+        + ", ".join(f"{ui.for_people(f'{c.max_rel_error:.0e}')} for the {c.family.split('(')[0]}" for c in checks
                     if c.method == "implicit")
         + " in the table, where the closed forms agree to rounding."
     )
@@ -135,17 +123,17 @@ def elbo_section() -> None:
     value, g_mu, g_sigma = elbo_exact(x, s, mu, sigma)
     elbo, d_mu, d_sigma = elbo_estimates(x, s, mu, sigma, L=int(L), reps=4000, seed=0)
     m1, m2, m3 = st.columns(3)
-    m1.metric("ELBO (exact)", _minus(ui.fixed(value)), delta="mean of estimates " + _minus(ui.fixed(elbo.mean())), delta_color="off", delta_arrow="off")
-    m2.metric("∂ELBO/∂μ (exact)", _minus(ui.fixed(g_mu)), delta="mean of estimates " + _minus(ui.fixed(d_mu.mean())), delta_color="off", delta_arrow="off")
-    m3.metric("∂ELBO/∂σ (exact)", _minus(ui.fixed(g_sigma)), delta="mean of estimates " + _minus(ui.fixed(d_sigma.mean())), delta_color="off", delta_arrow="off")
+    m1.metric("ELBO (exact)", ui.for_people(ui.fixed(value)), delta="mean of estimates " + ui.for_people(ui.fixed(elbo.mean())), delta_color="off", delta_arrow="off")
+    m2.metric("∂ELBO/∂μ (exact)", ui.for_people(ui.fixed(g_mu)), delta="mean of estimates " + ui.for_people(ui.fixed(d_mu.mean())), delta_color="off", delta_arrow="off")
+    m3.metric("∂ELBO/∂σ (exact)", ui.for_people(ui.fixed(g_sigma)), delta="mean of estimates " + ui.for_people(ui.fixed(d_sigma.mean())), delta_color="off", delta_arrow="off")
     left, right = st.columns(2)
     with left:
         ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_mu)], g_mu,
-                                            _minus(f"∂ELBO/∂μ estimates (dashed: exact {g_mu:.4g})")),
+                                            ui.for_people(f"∂ELBO/∂μ estimates (dashed: exact {g_mu:.4g})")),
                         key="elbo_mu", alt="Histogram of ELBO gradient estimates for mu")
     with right:
         ui.chart(labelled_histograms([("pathwise, L-sample ELBO", COLORS["pathwise"], d_sigma)], g_sigma,
-                                            _minus(f"∂ELBO/∂σ estimates (dashed: exact {g_sigma:.4g})")),
+                                            ui.for_people(f"∂ELBO/∂σ estimates (dashed: exact {g_sigma:.4g})")),
                         key="elbo_sigma", alt="Histogram of ELBO gradient estimates for sigma")
     st.caption("4,000 independent L-sample estimates, each one backward pass through z = μ + σε.")
     size = max(abs(g_mu), abs(g_sigma), float(np.std(d_mu)), float(np.std(d_sigma)))
@@ -172,8 +160,8 @@ def failure_section() -> None:
     res = ui.cached_estimate(text, 0.0, 1.0, 10, 4000, 0, ("pathwise", "score"))
     a, b, d = st.columns(3)
     a.metric("exact ∂E[f]/∂μ at μ = 0, σ = 1", f"{exact:.4f}")
-    b.metric("pathwise (mean of 4,000 estimates, L = 10)", _minus(ui.fixed(res['pathwise'].d_mu.mean())))
-    d.metric("score function (same)", _minus(ui.fixed(res['score'].d_mu.mean())),
+    b.metric("pathwise (mean of 4,000 estimates, L = 10)", ui.for_people(ui.fixed(res['pathwise'].d_mu.mean())))
+    d.metric("score function (same)", ui.for_people(ui.fixed(res['score'].d_mu.mean())),
              delta=f"± {res['score'].d_mu.std() / np.sqrt(res['score'].d_mu.size):.4f} (SE)", delta_color="off", delta_arrow="off")
 
 

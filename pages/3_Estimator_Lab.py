@@ -1,7 +1,6 @@
 """Estimator Lab: every gradient estimator on the same random numbers, against the exact gradient,
 with a slider inside the figure that sweeps μ, σ or L live in the browser."""
 import math
-import re
 
 import numpy as np
 
@@ -224,17 +223,6 @@ def lab() -> None:
     _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results)
 
 
-def _minus(text: str) -> str:
-    """A number in a sentence with a real minus sign (and 1.2×10⁻⁵ rather than 1.2e-05)."""
-    m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
-    if m:
-        text = f"{m.group(1)}×10{'⁻' if m.group(2) == '-' else ''}{m.group(3).translate(_SUPERSCRIPT)}"
-    return text.replace("-", "−")
-
-
-_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def _warnings(objective, mu: float, sigma: float, L: int, reps: int, results) -> None:
     exact = ui.cached_exact(objective.text, mu, sigma)
     g_mu, g_sigma = exact["gradient"]
@@ -258,17 +246,17 @@ def _warnings(objective, mu: float, sigma: float, L: int, reps: int, results) ->
     if exact["pathwise_misses"] and not visible:
         st.info(
             "f has jumps, so the pathwise estimator is biased, but at this μ and σ they carry almost no "
-            f"probability: it averages to ∂μ ≈ {_minus(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ "
-            f"{_minus(ui.fmt(pm_sigma, scale=size))} against the true gradient ({_minus(ui.fmt(g_mu, scale=size))}, "
-            f"{_minus(ui.fmt(g_sigma, scale=size))}), a miss within two standard errors of the score function's "
+            f"probability: it averages to ∂μ ≈ {ui.for_people(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ "
+            f"{ui.for_people(ui.fmt(pm_sigma, scale=size))} against the true gradient ({ui.for_people(ui.fmt(g_mu, scale=size))}, "
+            f"{ui.for_people(ui.fmt(g_sigma, scale=size))}), a miss within two standard errors of the score function's "
             f"mean over these {reps:,} replicates. Move μ towards a jump to see it fail."
         )
     elif exact["pathwise_misses"]:
         st.warning(
             "**f has jumps, so the pathwise estimator is wrong here.** Autograd differentiates f "
             "sample by sample and never sees a jump (the derivative of a step is 0 wherever it exists): "
-            f"it averages to ∂μ ≈ {_minus(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ {_minus(ui.fmt(pm_sigma, scale=size))}, "
-            f"while the true gradient is ({_minus(ui.fmt(g_mu, scale=size))}, {_minus(ui.fmt(g_sigma, scale=size))}). "
+            f"it averages to ∂μ ≈ {ui.for_people(ui.fmt(pm_mu, scale=size))} and ∂σ ≈ {ui.for_people(ui.fmt(pm_sigma, scale=size))}, "
+            f"while the true gradient is ({ui.for_people(ui.fmt(g_mu, scale=size))}, {ui.for_people(ui.fmt(g_sigma, scale=size))}). "
             "The score-function and measure-valued estimators only need "
             "values of f and stay unbiased.",
             icon=":material/warning:",

@@ -40,19 +40,10 @@ def _best_baseline_sentence(b_star: tuple[float, float], f_mean: float, scale: f
 
 
 REPS = 20_000
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _z(summary) -> str:
-    return "no spread" if summary.std == 0 else f"bias/SE = {_shown(f'{summary.z:+.2f}')}"
-
-
-def _shown(text: str) -> str:
-    """A number as people write it: a minus sign, 1.2×10⁸ and 3.4×10⁻⁹ instead of 1.2e+08 and 3.4e-09."""
-    if "e" in text and text.lstrip("-")[:1].isdigit():
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
-    return text.replace("-", "−")
+    return "no spread" if summary.std == 0 else f"bias/SE = {ui.for_people(f'{summary.z:+.2f}')}"
 
 
 
@@ -133,18 +124,18 @@ def page() -> None:
     )
     s_mu, s_sigma = summarize(d_mu, m.g[0]), summarize(d_sigma, m.g[1])
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("b*_μ (best for ∂μ)", _shown(f"{b_star[0]:.4g}"))
-    c2.metric("b*_σ (best for ∂σ)", _shown(f"{b_star[1]:.4g}"))
-    c3.metric("E[f]", _shown(f"{0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean:.4g}"))
+    c1.metric("b*_μ (best for ∂μ)", ui.for_people(f"{b_star[0]:.4g}"))
+    c2.metric("b*_σ (best for ∂σ)", ui.for_people(f"{b_star[1]:.4g}"))
+    c3.metric("E[f]", ui.for_people(f"{0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean:.4g}"))
     # Both variances are 0 for an f that is 0 (sin(kx) at k = 0): no ratio then.
     v_mean, v_zero = (ui.zeroed(float(m.variance(v, 0)), m.ff_ss[0]) for v in (m.f_mean, 0.0))
-    c4.metric("variance at b = E[f] vs b = 0 (∂μ)", _shown(f"{v_mean / v_zero:.3g}") + "×" if v_zero > 0 else "—",
+    c4.metric("variance at b = E[f] vs b = 0 (∂μ)", ui.for_people(f"{v_mean / v_zero:.3g}") + "×" if v_zero > 0 else "—",
               help="Above 1 means the 'obvious' baseline E[f] makes the μ-gradient noisier than no baseline"
                    + ("." if v_zero > 0 else "; here both variances are 0."))
     st.markdown(
-        f"At b = {_shown(f'{b:g}')}: mean of {REPS:,} estimates ∂μ = {_shown(ui.fmt(s_mu.mean, scale=s_mu.std))} "
-        f"(exact {_shown(ui.fmt(m.g[0], scale=scale))}, {_z(s_mu)}); "
-        f"∂σ = {_shown(ui.fmt(s_sigma.mean, scale=s_sigma.std))} (exact {_shown(ui.fmt(m.g[1], scale=scale))}, "
+        f"At b = {ui.for_people(f'{b:g}')}: mean of {REPS:,} estimates ∂μ = {ui.for_people(ui.fmt(s_mu.mean, scale=s_mu.std))} "
+        f"(exact {ui.for_people(ui.fmt(m.g[0], scale=scale))}, {_z(s_mu)}); "
+        f"∂σ = {ui.for_people(ui.fmt(s_sigma.mean, scale=s_sigma.std))} (exact {ui.for_people(ui.fmt(m.g[1], scale=scale))}, "
         f"{_z(s_sigma)}). "
         "Move b: the means stay on the exact gradient while the variance moves along the parabola. "
         + _best_baseline_sentence(b_star, 0.0 if abs(m.f_mean) <= 1e-10 * scale else m.f_mean, scale)
@@ -179,11 +170,11 @@ def page() -> None:
                 "baseline": STREAM_LABELS[name],
                 "unbiased?": "yes" if STREAM_UNBIASED[name] else
                              f"yes here: the gradient is 0 (mean × {factor:.3g})" if flat else f"no (mean × {factor:.3g})",
-                "mean ∂μ": _shown(ui.fmt(s.mean, scale=size)), "exact ∂μ": _shown(ui.fmt(m.g[0], scale=size)),
+                "mean ∂μ": ui.for_people(ui.fmt(s.mean, scale=size)), "exact ∂μ": ui.for_people(ui.fmt(m.g[0], scale=size)),
                 # a spread that is 0 up to rounding has no bias/SE (the delta method's 1e-13 gave 13,400)
-                "bias / SE": "no spread" if variance == 0 else _shown(ui.fmt(s.z, 3)),
-                "variance": _shown(ui.fmt(variance)),
-                "variance ÷ no baseline": _shown(ui.fmt(variance / none_var if none_var > 0 else math.nan, 3)),
+                "bias / SE": "no spread" if variance == 0 else ui.for_people(ui.fmt(s.z, 3)),
+                "variance": ui.for_people(ui.fmt(variance)),
+                "variance ÷ no baseline": ui.for_people(ui.fmt(variance / none_var if none_var > 0 else math.nan, 3)),
             })
         ui.table(rows, key="streams_table")
     if "delta" not in results["summaries"]:

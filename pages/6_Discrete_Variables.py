@@ -198,7 +198,7 @@ def controls(pair):
         default_logits = tuple([0.0] * len(values))
     else:
         values = default_values
-        c2.markdown(f"values v = {', '.join(_for_people(f'{x:g}') for x in values)}  \nf(x) = `{formula}`")
+        c2.markdown(f"values v = {', '.join(ui.for_people(f'{x:g}') for x in values)}  \nf(x) = `{formula}`")
     try:
         objective = core.parse_objective(formula)
     except ValueError as err:
@@ -208,7 +208,7 @@ def controls(pair):
     cols = pair.container(key="stickycontrols_discrete").columns(K)
     # The values live in session state, so a new preset can reset them; the link holds each one that
     # differs from the preset's own.
-    logits = tuple(ui.held_slider(cols[i], f"θ{i} (logit of v = {_for_people(f'{values[i]:g}')})", -4.0, 4.0, 0.1,
+    logits = tuple(ui.held_slider(cols[i], f"θ{i} (logit of v = {ui.for_people(f'{values[i]:g}')})", -4.0, 4.0, 0.1,
                                   key=f"th{i}", default=float(default_logits[i])) for i in range(K))
     d1, d2, d3, d4 = pair.columns([2, 2, 2, 3], vertical_alignment="bottom")
     tau = d1.select_slider("temperature τ", TAUS, value=0.5, key="tau", bind="query-params")
@@ -219,7 +219,6 @@ def controls(pair):
     return objective, values, logits, float(tau), int(L), int(reps), int(seed)
 
 
-_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _sig(x: float, digits: int) -> str:
@@ -227,16 +226,7 @@ def _sig(x: float, digits: int) -> str:
     below 10⁻⁴ (never 8.333e-08)."""
     if x == 0:
         return "0"
-    return _for_people(f"{x:.{digits}g}")
-
-
-def _for_people(text: str) -> str:
-    """A number as printed by Python or ui.fmt/ui.fixed, written for a reader: the minus sign −,
-    and 1.2×10⁻⁵ for 1.2e-05."""
-    if "e" in text and text[-1:].isdigit():
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}×10{str(int(exponent)).translate(_SUP)}"
-    return text.replace("-", "−")
+    return ui.for_people(f"{x:.{digits}g}")
 
 
 def _nice_up(x: float) -> str:
@@ -486,11 +476,11 @@ def page() -> None:
         known_bias = n in means and abs(float(means[n][j]) - float(exact[j])) > 1e-9 * max(f_size, fp_size)
         rows.append({"estimator": LABELS[n],
                      "unbiased?": "yes" if unbiased else "no (biased)" if known_bias else "not in general",
-                     "mean": _for_people(ui.fmt(s.mean, scale=size)),
-                     "exact": _for_people(ui.fmt(float(exact[j]), scale=size)),
-                     "bias": _for_people(ui.fmt(s.bias, 3, scale=size)),
-                     "bias / SE": _for_people(ui.fmt(s.z, 3)) if std > 0 else "no spread",
-                     "variance": _for_people(ui.fmt(s.variance, scale=size * size)), "SNR": _for_people(snr)})
+                     "mean": ui.for_people(ui.fmt(s.mean, scale=size)),
+                     "exact": ui.for_people(ui.fmt(float(exact[j]), scale=size)),
+                     "bias": ui.for_people(ui.fmt(s.bias, 3, scale=size)),
+                     "bias / SE": ui.for_people(ui.fmt(s.z, 3)) if std > 0 else "no spread",
+                     "variance": ui.for_people(ui.fmt(s.variance, scale=size * size)), "SNR": ui.for_people(snr)})
     ui.table(rows, key="discrete_table")
     st.caption(f"{reps:,} replicates of L = {L}, τ = {tau:g}. bias / SE beyond about ±3 means the bias is real."
                + (" REBAR and RELAX here use the untuned control variate η = 1, λ = 0.5 with RELAX's network at zero, "
@@ -543,7 +533,7 @@ def page() -> None:
             st.caption(f"Gradient descent on θ to *minimise* E[f], 200 steps of L = {L_race} draws"
                        + (f" (L is capped at {RACE_MAX_L} here to stay live)" if L > RACE_MAX_L else "")
                        + ", 16 runs per estimator (line: mean; band: 10–90%). Final E[f]: "
-                       + "; ".join(f"{LABELS[n]} {_for_people(ui.fixed(v, 4))}" for n, v in final.items()) + ".")
+                       + "; ".join(f"{LABELS[n]} {ui.for_people(ui.fixed(v, 4))}" for n, v in final.items()) + ".")
 
     if tab_gumbel.open:
         with tab_gumbel:
@@ -583,7 +573,7 @@ def page() -> None:
                 + ": `hard=True` does not block gradients, it sends the soft sample's gradient through a hard "
                 "forward value."
             )
-            st.dataframe({f"∂y/∂θ{c}": [_for_people(ui.fixed(float(x), 4)) for x in jac["jacobian_hard"][:, c]]
+            st.dataframe({f"∂y/∂θ{c}": [ui.for_people(ui.fixed(float(x), 4)) for x in jac["jacobian_hard"][:, c]]
                           for c in range(K)},
                          width="stretch")
 

@@ -24,11 +24,6 @@ MEANS = (0.2, 0.5, 0.8, 0.4, 0.6)
 BASELINE_COLORS = {"none": COLORS["score"], "ema_after": COLORS["mvd"], "loo": COLORS["score_loo"]}
 
 
-def _minus(text: str) -> str:
-    """A number printed for people, with a minus sign (−) rather than a hyphen."""
-    return text.replace("-", "−")
-
-
 @st.cache_data(max_entries=ui.CACHE_ENTRIES, show_spinner=False)
 @ui.admitted
 def train(offset, noise, batch, lr, seed):
@@ -113,10 +108,10 @@ def surrogate_section() -> None:
     result = surrogate_pitfall(MEANS, noise=1.0, batch=8, steps=200, lr=0.5, seed=int(seed))
     ui.chart(surrogate_figure(result["loss"], result["reward"]), key="surrogate",
                     alt="Surrogate loss falling while the true expected reward changes")
-    rewards = ", ".join(_minus(ui.fixed(float(r), 2)) for r in result["rewards"])
+    rewards = ", ".join(ui.for_people(ui.fixed(float(r), 2)) for r in result["rewards"])
     st.caption(
         f"The batch: actions {result['actions'].tolist()}, rewards [{rewards}]. "
-        f"Loss {_minus(ui.fixed(result['loss'][0], 3))} → {_minus(ui.fixed(result['loss'][-1], 3))}; expected reward "
+        f"Loss {ui.for_people(ui.fixed(result['loss'][0], 3))} → {ui.for_people(ui.fixed(result['loss'][-1], 3))}; expected reward "
         f"{result['reward'][0]:.3f} → {result['reward'][-1]:.3f} (best arm: {max(MEANS)})."
     )
 

@@ -77,18 +77,13 @@ def page() -> None:
              key="train", alt="ELBO during training with each weight-noise estimator")
     start = float(next(iter(h.values()))[0])
     st.caption(f"Adam, learning rate 0.05, batch {batch}, the same minibatches for every method. Every run starts at "
-               f"ELBO {_minus(ui.fmt(start, 4))}; the axis shows the range after step {ZOOM_AFTER}, where the runs "
-               "differ. Final ELBO: " + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {_minus(ui.fixed(x[-1], 1))}"
+               f"ELBO {ui.for_people(ui.fmt(start, 4))}; the axis shows the range after step {ZOOM_AFTER}, where the runs "
+               "differ. Final ELBO: " + "; ".join(f"{WEIGHT_NOISE_METHODS[m]} {ui.for_people(ui.fixed(x[-1], 1))}"
                                                   for m, x in h.items())
                + " (one run each: compare a few seeds before reading an order into them).")
 
 
 ZOOM_AFTER = 20  # the training chart's y-axis covers the steps after this one
-
-
-def _minus(text: str) -> str:
-    """A number printed for people, with a minus sign (−) rather than a hyphen."""
-    return text.replace("-", "−")
 
 
 def _fall_sentence(v: dict) -> str:
