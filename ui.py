@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import json
 import math
 import os
 import re
@@ -304,13 +305,22 @@ LECTURE_KEYS_HTML = """
   // PageDown / PageUp (a presenter's remote) and Space step unless a text box has it; R reveals.
   // A scene link is found by the scene number in its address, so a link left over from the page
   // before cannot be taken.
+  // The scene on screen is the one this frame was written for (STATE), not the address bar's: a
+  // step back within one page (Discrete, scene 9 → 8) left the address at scene 9, and the keys,
+  // which read it, stalled. Such an address is set to the scene's own link.
+  const [LECTURE, SCENE] = STATE.split(":");
+  const SCENE_QUERY = __QUERY__;
+  const address = new URL(parent.location.href);
+  if (address.searchParams.get("scene") !== SCENE || address.searchParams.get("lecture") !== LECTURE) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(SCENE_QUERY)) for (const v of [].concat(value)) query.append(key, v);
+    parent.history.replaceState(parent.history.state, "", address.pathname + "?" + query.toString());
+  }
   function sceneLink(step) {
-    const here = new URL(parent.location.href).searchParams;
-    if (!here.get("lecture")) return null;
-    const want = String(parseInt(here.get("scene") || "1", 10) + step);
+    const want = String(parseInt(SCENE, 10) + step);
     return [...doc.querySelectorAll("a[href]")].find((a) => {
       const there = new URL(a.href, parent.location.href).searchParams;
-      return there.get("scene") === want && there.get("lecture") === here.get("lecture") &&
+      return there.get("scene") === want && there.get("lecture") === LECTURE &&
              a.getAttribute("aria-disabled") !== "true";
     });
   }
@@ -579,7 +589,10 @@ def _lecture_bar(lecture, index: int, name: str) -> None:
                           (g["min"] + g["max"]) / 2, (g["max"] - g["min"]) / 100, key=_RUN.guess_key)
         classroom.live.projector_panel(name, index, scene, revealed, presenter_mode())
     state = f"{name}:{index}:{int(revealed)}"
-    st.iframe(LECTURE_KEYS_HTML.replace("__STATE__", re.sub(r"[^A-Za-z0-9_:-]", "", state)), height=1)
+    # The scene's own link, as a JSON object inside a script: "<" escaped, so no value can close it.
+    query = json.dumps(_scene_query(lecture, index), ensure_ascii=True).replace("<", "\\u003c")
+    st.iframe(LECTURE_KEYS_HTML.replace("__STATE__", re.sub(r"[^A-Za-z0-9_:-]", "", state))
+              .replace("__QUERY__", query), height=1)
 
 
 def next_step() -> None:

@@ -81,3 +81,23 @@ def test_arrow_keys_on_a_focused_slider_do_not_change_the_scene(server, projecto
     page.wait_for_timeout(1500)
     url = page.evaluate("() => location.href")
     assert re.search(r"[?&]scene=3(&|$)", url), url
+
+
+def test_a_step_back_within_one_page_moves_the_address_and_the_keys_go_on(server, projector):
+    """Discrete, scene 9 (section 3 open) → PageUp → scene 8 on the same page: the address bar kept
+    scene 9, so a reload went forward again and the keys, which read it, stalled there."""
+    page = projector
+    open_scene(page, server, 9)
+    assert "/Discrete_Variables" in page.url
+    press(page, "PageUp")
+    scene_shown(page, 8)  # the address names scene 8 (bounded wait), and the bar shows it
+    assert "preset=bernoulli_sin" in page.url and "section=" not in page.url
+    page.reload()
+    scene_shown(page, 8)
+    press(page, "PageUp")
+    scene_shown(page, 7)
+    assert "/Baselines_and_Control_Variates" in page.url
+    press(page, "PageDown")
+    scene_shown(page, 8)
+    press(page, "PageDown")
+    scene_shown(page, 9)
