@@ -131,27 +131,51 @@ def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     unbiased = {n: float(readouts[n]["std"][start]) for n in names
                 if core.ESTIMATORS[n].unbiased and math.isfinite(readouts[n]["std"][start]) and centred(n)}
     if len(unbiased) >= 2:
-        best, worst = min(unbiased, key=unbiased.get), max(unbiased, key=unbiased.get)
+        order = sorted(unbiased, key=unbiased.get)
+        best, worst = order[0], order[-1]
         # Each sd's own uncertainty, from its sample's kurtosis (core.stats.summarize_rows): about
         # 1/√(2(R − 1)) with light tails, far more with heavy ones.
         rel = {n: sd_uncertainty(float(readouts[n]["sd_rel_se"][start]), float(readouts[n]["kurtosis"][start]))
-               for n in (best, worst)}
-        spread = math.sqrt(rel[best] ** 2 + rel[worst] ** 2)
-        shown = 100 * max(rel.values())
+               for n in order}
+
+        def apart(a: str, b: str) -> bool:
+            """b's sd is above a's by more than three standard errors of their ratio."""
+            spread = math.sqrt(rel[a] ** 2 + rel[b] ** 2)
+            return math.isfinite(spread) and unbiased[b] / unbiased[a] > 1 + 3 * spread
+
         if unbiased[best] == 0 and unbiased[worst] > 0:
             parts.append(f"{core.ESTIMATORS[best].short} has no spread at all here (every estimate the same), while "
                          f"{core.ESTIMATORS[worst].short}'s sd is {readout_number(unbiased[worst])}")
-        elif unbiased[best] > 0 and math.isfinite(spread) and unbiased[worst] / unbiased[best] > 1 + 3 * spread:
-            parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
-                         f"(sd {readout_number(unbiased[best])}), "
-                         f"{ui.ratio(unbiased[worst] / unbiased[best])}× narrower than {core.ESTIMATORS[worst].short} "
-                         f"(each sd within ±{shown:.2g}% from {plan.reps:,} replicates)")
-        elif unbiased[best] > 0 and math.isfinite(spread):
+        elif unbiased[best] > 0 and apart(best, worst):
+            # The narrowest is named alone only when it is clear of the next one too; otherwise the
+            # estimators level with it (within their uncertainty) are named together.
+            leaders = [n for n in order if not apart(best, n)]
+            shown = 100 * max(rel[n] for n in leaders + [worst])
+            against = (f"{ui.ratio(unbiased[worst] / unbiased[best])}× narrower than {core.ESTIMATORS[worst].short} "
+                       f"(each sd within ±{shown:.2g}% from {plan.reps:,} replicates)")
+            if len(leaders) == 1:
+                parts.append(f"the narrowest unbiased estimator is {core.ESTIMATORS[best].short} "
+                             f"(sd {readout_number(unbiased[best])}), " + against)
+            else:
+                parts.append("the narrowest unbiased estimators, level within their uncertainty, are "
+                             + ", ".join(core.ESTIMATORS[n].short for n in leaders)
+                             + f" (sd {readout_number(unbiased[leaders[0]])} to {readout_number(unbiased[leaders[-1]])}), "
+                             + against)
+        elif unbiased[best] > 0 and all(math.isfinite(rel[n]) for n in (best, worst)):
+            shown = 100 * max(rel[best], rel[worst])
             parts.append(f"the unbiased estimators are about as wide as each other (sd {readout_number(unbiased[best])} "
                          f"to {readout_number(unbiased[worst])}, each within ±{shown:.2g}% from {plan.reps:,} replicates)")
     for n in names:
-        z = float(readouts[n]["z"][start])
-        if not core.ESTIMATORS[n].unbiased and math.isfinite(z):
+        if core.ESTIMATORS[n].unbiased:
+            continue
+        z, mean = float(readouts[n]["z"][start]), float(readouts[n]["mean"][start])
+        if float(readouts[n]["std"][start]) == 0.0 and math.isfinite(mean):  # no spread: no standard error to count in
+            miss = ui.zeroed(mean - float(stage["exact"][start]), size)
+            parts.append(f"every estimate of {core.ESTIMATORS[n].short} here is "
+                         + ("the exact value" if miss == 0 else
+                            f"{readout_number(ui.zeroed(mean, size))}, {readout_number(abs(miss))} "
+                            f"{'below' if miss < 0 else 'above'} the exact value"))
+        elif math.isfinite(z):
             parts.append(f"{core.ESTIMATORS[n].short} sits {abs(z):.3g} standard errors "
                          f"{'below' if z < 0 else 'above'} the exact value")
     return "; ".join(parts) + "."

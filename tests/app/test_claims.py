@@ -72,9 +72,9 @@ def test_the_lab_names_the_narrowest_estimator_only_beyond_its_uncertainty(query
     at = open_page("pages/3_Estimator_Lab.py", **query)
     assert not at.exception
     text = next(c.value for c in at.caption if "where the figure's slider starts" in c.value)
-    found = re.search(r"\(sd ([\d.e+−-]+)\), ([\d.]+)× narrower than .*?\(each sd within ±([\d.]+)%", text)
+    found = re.search(r"\), ([\d.]+)× narrower than .*?\(each sd within ±([\d.]+)%", text)
     if found:
-        ratio, rel = float(found.group(2)), float(found.group(3)) / 100
+        ratio, rel = float(found.group(1)), float(found.group(2)) / 100
         assert ratio > 1 + 3 * rel  # three standard errors of the ratio apart
     else:
         assert "narrowest" not in text

@@ -364,11 +364,38 @@ def check_page(fn: F, query: dict, mu: float, sigma: float, L: int, reps: int, s
             reps_used = number(m.group(6))
             r_shown, r_true = number(m.group(3)), sd[worst] / sd[best]
             assert sd[best] < sd[worst], ("the ordering is wrong", part, sd)
+            # Named alone: no other unbiased row on screen is truly narrower (beyond its uncertainty).
+            rows = [n for n in usable if ESTIMATORS[n].unbiased and n != best and sd[n] > 0 and
+                    (n != "pathwise" or abs(tr.pathwise_mean[i] - tr.grad[i]) <= 1e-9 * max(1, abs(tr.grad[i])))]
+            assert all(sd[best] <= sd[n] * (1 + 4 * math.sqrt(2) * p) for n in rows), ("not the narrowest", part, sd)
             # The exact ratio within 4 standard errors of the shown one (each sd ±p, so the ratio ±√2·p),
             # plus the rounding of a 2-digit ratio.
             rounding = 0.5 * 10 ** (math.floor(math.log10(r_shown)) - 1) / r_shown
             assert abs(math.log(r_true / r_shown)) <= 4 * math.sqrt(2) * p + rounding, (part, r_true)
             assert abs(number(m.group(2)) / sd[best] - 1) <= 4 * p + 0.005, (part, sd[best])
+            continue
+        m = re.fullmatch(rf"the narrowest unbiased estimators, level within their uncertainty, are (.+) \(sd ({NUM}) to "
+                         rf"({NUM})\), ({NUM})× narrower than (.+) \(each sd within ±({NUM})% from ({NUM}) replicates\)", part)
+        if m:
+            leaders, worst, p = [SHORT[x] for x in m.group(1).split(", ")], SHORT[m.group(5)], number(m.group(6)) / 100
+            reps_used = number(m.group(7))
+            assert len(leaders) >= 2 and worst not in leaders, part
+            # Every one named is truly narrower than the widest, and the ratio is the first one's.
+            assert all(sd[n] < sd[worst] for n in leaders), ("the ordering is wrong", part, sd)
+            r_shown, r_true = number(m.group(4)), sd[worst] / sd[leaders[0]]
+            rounding = 0.5 * 10 ** (math.floor(math.log10(r_shown)) - 1) / r_shown
+            assert abs(math.log(r_true / r_shown)) <= 4 * math.sqrt(2) * p + rounding, (part, r_true)
+            continue
+        m = re.fullmatch(rf"every estimate of (.+) here is (the exact value|({NUM}), ({NUM}) (below|above) the exact value)",
+                         part)
+        if m:  # a statement about the replicates on screen (all equal), checked against the exact value
+            n = SHORT[m.group(1)]
+            assert not ESTIMATORS[n].unbiased, part
+            if m.group(3) is None:
+                assert abs(tr.mean[n][i] * factor - g) <= 1e-6 * biggest or sd[n] > 0, (part, tr.mean[n][i])
+            else:
+                value, miss = number(m.group(3)), number(m.group(4)) * (-1 if m.group(5) == "below" else 1)
+                assert close(miss, value - g, 3, floor=1e-9 * biggest), (part, value, g)
             continue
         m = re.fullmatch(rf"the unbiased estimators are about as wide as each other \(sd ({NUM}) to ({NUM}), "
                          rf"each within ±({NUM})% from ({NUM}) replicates\)", part)
@@ -394,7 +421,8 @@ def check_page(fn: F, query: dict, mu: float, sigma: float, L: int, reps: int, s
         z_shown = number(m.group(2)) * (-1 if m.group(3) == "below" else 1)
         reps_frame = reps_used or _reps(axis, L, reps, mu, sigma)
         se = sd[n] / math.sqrt(reps_frame)
-        z_true = (tr.mean[n][i] * factor - g) / se if se > 0 else 0.0
+        assert se > 0, ("a count of standard errors where the estimator has no spread", part)
+        z_true = (tr.mean[n][i] * factor - g) / se
         assert abs(z_shown - z_true) <= 4 + 0.25 * abs(z_true), (part, z_true)
     check_notices(at, fn, tr, L, _reps(axis, L, reps, mu, sigma))
 
@@ -447,6 +475,10 @@ SETTINGS_DRAW = dict(
          param="mu", est=list(DEFAULT_ESTIMATORS))  # the 1e−8 miss called "wrong here"
 @example(obj=(preset_f("expk", 4.9), {"f": "expk", "k": "4.9"}), mu=1.45, sigma=0.05, L=5, reps=2000, seed=19495766,
          axis="sigma", param="mu", est=list(DEFAULT_ESTIMATORS))  # "the exact ∂/∂μ is 0" for 6,150
+@example(obj=(preset_f("x", 0.0), {"f": "x"}), mu=0.5, sigma=0.5, L=3, reps=1000, seed=0, axis="mu",
+         param="sigma", est=list(DEFAULT_ESTIMATORS))  # "the narrowest is Measure-valued" level with Pathwise
+@example(obj=(preset_f("cos", 3.0), {"f": "cos", "k": "3"}), mu=0.5, sigma=3.0, L=1, reps=1000, seed=0, axis="mu",
+         param="mu", est=list(DEFAULT_ESTIMATORS))  # "batch mean sits 0 standard errors above" with no spread
 def test_every_sentence_of_the_lab_is_true(obj, mu, sigma, L, reps, seed, axis, param, est):
     fn, query = obj
     check_page(fn, query, mu, sigma, L, reps, seed, axis, param, est)
