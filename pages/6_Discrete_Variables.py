@@ -1,5 +1,7 @@
 """Discrete variables: REINFORCE, straight-through, Gumbel-softmax, ARM/DisARM against exact enumeration."""
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -204,6 +206,19 @@ def controls(pair):
     except ValueError as err:
         st.error(f"**Formula not understood.** {ui.escape_markdown(str(err))}", icon=":material/edit:")
         return None
+    # Every estimator here needs f at each category value, and the relaxed ones f′ too: a value where
+    # either is not a finite number (1/x at 0, sqrt at 0's derivative) is refused with the reason.
+    v_arr = np.array(values, dtype=float)
+    with np.errstate(all="ignore"):
+        bad = [(name, v) for name, vals in (("f", objective.numpy(v_arr)), ("f′", objective.derivative(v_arr)))
+               for v, y in zip(values, np.broadcast_to(vals, v_arr.shape)) if not np.isfinite(y)]
+    if bad:
+        name, v = bad[0]
+        st.error(f"**{name} is not a finite number at v = {ui.for_people(f'{v:g}')}** (for f(x) = "
+                 f"{ui.literal(formula, 60)}). Every estimator on this page needs f at each category value, and "
+                 "straight-through and Gumbel-softmax need f′ there too: pick other values or another f.",
+                 icon=":material/edit:")
+        return None
     K = len(values)
     cols = pair.container(key="stickycontrols_discrete").columns(K)
     # The values live in session state, so a new preset can reset them; the link holds each one that
@@ -229,13 +244,20 @@ def _sig(x: float, digits: int) -> str:
     return ui.for_people(f"{x:.{digits}g}")
 
 
+def _mc_cell(mean: float, se: float) -> str:
+    """A Monte Carlo value ± its standard error, the value to the SE's own precision (at least four
+    digits): 0.0156251 ± 2.7×10⁻⁷, not 0.01563 ± 2.7×10⁻⁷, whose rounding is 18 SE."""
+    digits = 4
+    if mean != 0 and se > 0 and math.isfinite(mean) and math.isfinite(se):
+        digits = max(4, math.floor(math.log10(abs(mean))) - math.floor(math.log10(se)) + 2)
+    return f"{_sig(mean, digits)} ± {_sig(se, 2)}"
+
+
 def _nice_up(x: float) -> str:
     """The smallest of 0.01, 0.02, 0.05, 0.1, … at or above ``x``, written for a sentence."""
     step = 10.0 ** np.floor(np.log10(x))
-    for m in (1, 2, 5, 10):
-        if m * step >= x * (1 - 1e-12):
-            return f"{m * step:.10g}"
-    return f"{10 * step:.10g}"
+    up = next((m * step for m in (1, 2, 5) if m * step >= x * (1 - 1e-12)), 10 * step)
+    return f"{up:.12f}".rstrip("0").rstrip(".")  # a plain decimal: 0.00001, never 1e-05
 
 
 def _ratio_text(r: float, digits: int) -> str:
@@ -335,7 +357,7 @@ def relax_section(seed: int, subject: bool = False) -> None:
     ]
     rows = [{"estimator at θ = ½": label, "variance (one draw)": _sig(var[key], 6), "mean": _sig(m[key][0], 6),
              "control variate": cv, "by": how,
-             f"Monte Carlo ({RELAX_MC:,} draws)": (f"{_sig(mc[mc_key][0], 4)} ± {_sig(mc[mc_key][1], 2)}" if mc_key else "—")}
+             f"Monte Carlo ({RELAX_MC:,} draws)": (_mc_cell(*mc[mc_key]) if mc_key else "—")}
             for label, of, key, cv, how, mc_key in rows_spec]
     with ui.scene_subject(here=subject):
         ui.table(rows, key="relax_table")

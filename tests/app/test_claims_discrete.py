@@ -588,6 +588,7 @@ RELAX_EXAMPLES = 3 if not os.environ.get("NIGHTLY") else 40
 @given(t=st.sampled_from([0.45, 0.499]), seed=st.integers(0, 2 ** 31 - 1))
 @example(t=0.499, seed=0)
 @example(t=0.45, seed=0)
+@example(t=0.499, seed=1161)  # the Monte Carlo value printed coarser than its standard error
 def test_relax_sentences_at_every_seed(t, seed):
     at = open_page(PAGE, section="relax", rt=_num(t), seed=str(seed))
     assert not at.exception, [e.message for e in at.exception]

@@ -312,3 +312,14 @@ def test_a_logit_at_the_sliders_minimum_stays_in_the_link():
     notices = " ".join(w.value for w in bad.warning)
     assert "is not a number" in notices and "is outside" in notices
     assert bad.slider(key="th0").value == 4.0
+
+
+@pytest.mark.parametrize("values, expr, what", [("-1, 0, 2, 5", "1/x", "f is not a finite number at v = 0"),
+                                                ("0, 1", "sqrt(x)", "f′ is not a finite number at v = 0")])
+def test_a_value_where_f_is_undefined_is_refused_with_the_reason(values, expr, what):
+    """Review: custom f = 1/x with 0 among the values printed "exact ∂E[f]/∂θ = (−inf, nan, …)", nan and
+    −inf metrics and a wrong-sign box; now one clear message and nothing computed."""
+    at = open_page("pages/6_Discrete_Variables.py", preset="custom", vals=values, expr=expr)
+    assert not at.exception
+    assert any(what in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.metric and not at.dataframe
