@@ -149,7 +149,10 @@ def check_page(at, f, cuts, mu, sigma, L2, beta, tame):
     assert not at.exception, [e.message for e in at.exception]
     m = moments(f, cuts, mu, sigma)
     if at.warning:  # "No trustworthy exact values": only where the moments are out of reach
-        assert not np.isfinite(m["ff_mu"]) or abs(m["ff_mu"]) > 1e30, ([w.value for w in at.warning], m["ff_mu"])
+        # The page's Gauss–Hermite rule gives up on exp(kx) well before its moments overflow (exp(−5x)
+        # at μ = −3, σ = 0.7: E[f²s²] = 4.8×10²⁵), and the warning says "or the quadrature could not
+        # pin them down": allowed from 10²⁰ on.
+        assert not np.isfinite(m["ff_mu"]) or abs(m["ff_mu"]) > 1e20, ([w.value for w in at.warning], m["ff_mu"])
         return
     metrics = {x.label: x.value for x in at.metric}
     scale = max(abs(m["b*"][0]), abs(m["b*"][1]), abs(m["E[f]"]), 1.0)
@@ -190,7 +193,9 @@ def check_page(at, f, cuts, mu, sigma, L2, beta, tame):
         if label in factors:
             said = re.fullmatch(r"(no|yes here: the gradient is 0) \(mean × ([\d.]+)\)", row["unbiased?"])
             assert said and (said.group(1) == "no") == (not flat), (label, row["unbiased?"], m["g"])
-            assert float(said.group(2)) == pytest.approx(factor, abs=5.1e-4 * factor)
+            # Three significant digits of a factor in [0.5, 1]: within half a unit of the third, ties
+            # (0.9625 at β = 0.25, L = 20) either way.
+            assert float(said.group(2)) == pytest.approx(factor, abs=5e-4 * (1 + 1e-9))
         else:
             assert row["unbiased?"] == "yes"
         if tame and row["variance"] != "0":  # the Monte Carlo mean sits on factor × g
@@ -217,6 +222,8 @@ KEYS = ["x", "x2", "xk2", "x3", "x4", "cos", "sin", "gauss", "expk", "step", "ab
 # the batch-mean baselines biased; x + 1000 at σ = 0.05 printed 1.319e+08, 3.37e-09 and a bias/SE
 # of 1.34e+04 for the delta method's spread of 1e-13 (0 up to rounding).
 @example(key="sin", formula=("x", lambda x: x, []), k=0.0, mu=0.5, sigma=1.0, L=1, L2=3, beta=0.8)
+@example(key="sin", formula=("x", lambda x: x, []), k=-2.5, mu=-1.75, sigma=1.3, L=10, L2=20, beta=0.25)  # a rounding tie
+@example(key="expk", formula=("x", lambda x: x, []), k=-5.0, mu=-3.0, sigma=0.7, L=1, L2=2, beta=0.0)  # quadrature gives up
 @example(key="custom", formula=("x + 1000", lambda x: x + 1000, []), k=1.0, mu=0.5, sigma=0.05, L=1, L2=3, beta=0.8)
 @example(key="xk2", formula=("x", lambda x: x, []), k=1.0, mu=-2.0, sigma=0.5, L=2, L2=2, beta=0.0)
 def test_every_sentence_and_number_of_the_baselines_page(key, formula, k, mu, sigma, L, L2, beta):
