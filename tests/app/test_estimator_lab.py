@@ -288,3 +288,19 @@ def test_a_tower_of_powers_in_a_link_does_not_freeze_the_code_tab(expr):
     assert_clean(at)
     code = "\n".join(c.value for c in at.code)
     assert "def f(x):" in code and "9 ** 9" not in code and "2 ** 2" not in code
+
+
+def test_draws_that_never_reach_fs_mass_are_said_to_and_no_sd_reads_0():
+    """Review: exp(−5x) at μ = −3, σ = 3, L = 1. The exact ∂/∂μ is −1.2×10⁵⁶ while the samples' sds
+    are 10²³ to 10³¹: every row read "mean 0 · sd 0 · no spread" (tidied against 10⁵⁶) with no word
+    of why. Now the rows give their own numbers and a warning says the draws are too rare."""
+    import json
+    at = open_page(PAGE, f="expk", k="-5", mu="-3", sigma="3", L="1")
+    assert not at.exception
+    assert any("draws too rare" in w.value for w in at.warning), [w.value for w in at.warning]
+    spec = json.loads(next(el.proto.spec for el in at.get("plotly_chart") if '"readouts"' in el.proto.spec))
+    readouts = next(t for t in spec["data"] if t.get("name") == "readouts")["text"]
+    # (Score + batch mean is exactly 0 at L = 1: its "sd 0" is true.)
+    assert not any("sd 0 " in r for r in readouts if not r.startswith("Score + batch mean")), readouts
+    calm = open_page(PAGE)  # the default setting: no such warning
+    assert not any("draws too rare" in w.value for w in calm.warning)
