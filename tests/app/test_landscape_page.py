@@ -57,3 +57,15 @@ def test_the_coupling_sentence_follows_the_exact_variances():
     text = next(c.value for c in at.caption if "coupled against" in c.value)
     assert "17.49 coupled against 10.02 uncoupled for ∂μ (higher)" in text, text
     assert "for ∂σ (lower)" in text and "264" in text, text
+
+
+def test_circles_that_miss_their_curves_are_said_to():
+    """Review: exp(−10x²) at μ = 3, sweep σ, ∂σ: the exact variance at σ = 0.1 is 1.6×10⁻⁵¹ and the
+    Monte Carlo circle sits at 6.7×10⁻⁵⁹, where the page promises the circles are checks. The page now
+    says where its circles miss and why; at the defaults none does."""
+    at = open_page(PAGE, f="gauss", k="10", mu="3", sweep="sigma", param="sigma")
+    assert not at.exception
+    said = [c.value for c in at.caption if "a circle misses its exact curve" in c.value]
+    assert said and said[0].startswith("At σ = 0.1,"), said
+    for query in ({}, {"f": "xk2", "sweep": "mu"}):  # a variance of 0 left as 10⁻³¹ by rounding is no miss
+        assert not any("a circle misses" in c.value for c in open_page(PAGE, **query).caption)
