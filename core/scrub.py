@@ -121,11 +121,18 @@ def sweep_exact(sw: Sweep, param: str) -> np.ndarray:
 
 
 def readout_number(v: float, digits: int = 3) -> str:
-    """A number for a readout: 3 significant digits, a real minus sign, no '-0'."""
+    """A number for a readout: 3 significant digits, a real minus sign, no '-0', and ×10ⁿ for a power."""
     if not math.isfinite(v):
         return "—" if math.isnan(v) else ("∞" if v > 0 else "−∞")
     v = float(f"{v:.{digits}g}") + 0.0
-    return f"{v:.{digits}g}".replace("-", "−")
+    text = f"{v:.{digits}g}"
+    if "e" in text:  # 1.22×10⁻⁸, not 1.22e−08
+        mantissa, power = text.split("e")
+        text = f"{mantissa}×10{str(int(power)).translate(_SUPERSCRIPT)}"
+    return text.replace("-", "−")
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def sweep_readouts(sw: Sweep, param: str) -> dict[str, dict[str, np.ndarray]]:

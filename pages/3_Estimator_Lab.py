@@ -35,7 +35,7 @@ if not PRESENT:
 
 def _finite(value: float, digits: int = 4, scale: float | None = None) -> str:
     """A table number, or "overflow" where double precision ran out (a spread of exp(1000x))."""
-    return "overflow" if isinstance(value, float) and math.isinf(value) else ui.fmt(value, digits, scale=scale)
+    return "overflow" if isinstance(value, float) and math.isinf(value) else ui.for_people(ui.fmt(value, digits, scale=scale))
 
 
 def _exact_means(text: str, mu: float, sigma: float, L: int, exact: tuple[float, float]) -> dict:
@@ -79,7 +79,7 @@ def _table(results, param: str, exact: float, scale: float, reference: str | Non
             "std": _finite(s.std),
             "variance": _finite(s.variance),
             "SNR": "no spread" if s.std == 0 else _finite(s.snr, 3),  # |mean| / 0: not a number to print
-            "var ÷ pathwise": ui.fmt(variance_ratio(s.variance, ref_var), 3),
+            "var ÷ pathwise": ui.for_people(ui.fmt(variance_ratio(s.variance, ref_var), 3)),
             "f-evals": r.f_evals,
         })
     return rows

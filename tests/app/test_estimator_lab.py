@@ -15,6 +15,15 @@ from tests.app.conftest import open_page
 PAGE = "pages/3_Estimator_Lab.py"
 
 
+def number(cell: str) -> float:
+    """A table cell written for people (−0.5, 1.2×10⁻⁵, 3.4×10⁸) as a float."""
+    text = cell.replace("−", "-").replace(",", "")
+    if "×10" in text:
+        mantissa, power = text.split("×10")
+        return float(mantissa) * 10.0 ** int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+    return float(text)
+
+
 def run(**query) -> AppTest:
     return open_page(PAGE, **query)
 
@@ -129,8 +138,8 @@ def test_the_numbers_tab_is_the_starting_frame_and_equals_core_estimate():
         assert len(rows) == len(DEFAULT)
         for name, est in results.items():
             row = rows[est.info.label]
-            assert float(row["exact"]) == pytest.approx(target, rel=1e-3)
-            assert float(row["mean"]) == pytest.approx(getattr(est, param).mean(), rel=1e-3, abs=1e-6)
+            assert number(row["exact"]) == pytest.approx(target, rel=1e-3)
+            assert number(row["mean"]) == pytest.approx(getattr(est, param).mean(), rel=1e-3, abs=1e-6)
             assert row["unbiased?"] == ("yes" if est.info.unbiased else "no (biased)")
 
 
@@ -198,7 +207,7 @@ def test_estimator_selection_and_log_sigma():
     assert_clean(at)
     rows = {r["estimator"]: r for r in table(at, 1)}
     d_sigma = core.exact_gradient("cos(3*x)", MU, SIGMA)[1]
-    assert float(rows["Pathwise (reparameterization)"]["exact"]) == pytest.approx(SIGMA * d_sigma, rel=1e-3)
+    assert number(rows["Pathwise (reparameterization)"]["exact"]) == pytest.approx(SIGMA * d_sigma, rel=1e-3)
     at.button_group(key="est").set_value([]).run()
     assert_clean(at)
     assert any("at least one" in i.value for i in at.info)
@@ -243,7 +252,7 @@ def test_deep_link_reproduces_the_view():
     results = core.estimate("x**2", 1.0, 0.5, L=5, reps=500, seed=7, estimators=DEFAULT)
     rows = {r["estimator"]: r for r in table(at)}
     assert stage(at)["layout"]["sliders"][0]["active"] == 40  # μ = 1 on the grid from −3 in steps of 0.1
-    assert float(rows["Score function (REINFORCE)"]["mean"]) == pytest.approx(results["score"].d_mu.mean(), rel=1e-3)
+    assert number(rows["Score function (REINFORCE)"]["mean"]) == pytest.approx(results["score"].d_mu.mean(), rel=1e-3)
 
 
 def test_variance_tab_shows_measured_and_exact_variances_against_L():
