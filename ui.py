@@ -292,6 +292,28 @@ def page_setup(title: str, icon: str = ":material/casino:") -> None:
 # page's answer until "Reveal", and steps through the scenes with buttons or ← and →.
 # ---------------------------------------------------------------------------------------
 
+# Shared by the scripts that bring something into view: the element that scrolls it, and a loop
+# that keeps it aligned while charts above it draw, until the reader scrolls by hand.
+KEEP_IN_VIEW_JS = """
+  function scroller(el) {
+    for (let e = el && el.parentElement; e; e = e.parentElement) {
+      const style = parent.getComputedStyle(e);
+      if (/(auto|scroll)/.test(style.overflowY) && e.scrollHeight > e.clientHeight) return e;
+    }
+    return doc.scrollingElement;
+  }
+  function keepAligned(align, ms, wanted, manualEvents) {
+    let manual = false;
+    const stop = () => { manual = true; };
+    for (const type of manualEvents) doc.addEventListener(type, stop, {once: true, capture: true});
+    const started = Date.now();
+    const timer = parent.setInterval(() => {
+      if (manual || Date.now() - started > ms || !wanted()) { parent.clearInterval(timer); return; }
+      align();
+    }, 150);
+  }
+"""
+
 # The scene's own script, in a 1-px frame: the keys a presenter uses, and the view's alignment.
 # Each scene (and its reveal) writes a new frame, which takes over from the one before (a listener
 # whose frame is gone is never called).
@@ -374,13 +396,7 @@ LECTURE_KEYS_HTML = """
 
   // What the question is about (the scene's subject) is brought into view under the bar, for
   // the question and again after Reveal, until the presenter scrolls by hand.
-  function scroller(el) {
-    for (let e = el && el.parentElement; e; e = e.parentElement) {
-      const style = parent.getComputedStyle(e);
-      if (/(auto|scroll)/.test(style.overflowY) && e.scrollHeight > e.clientHeight) return e;
-    }
-    return doc.scrollingElement;
-  }
+__KEEP_IN_VIEW__
   function align() {
     const subject = doc.querySelector(".st-key-scene_subject");
     const barNow = holder();
@@ -399,17 +415,10 @@ LECTURE_KEYS_HTML = """
   }
   if (parent.__sceneAligned !== STATE) {
     parent.__sceneAligned = STATE;
-    let manual = false;
-    const stop = () => { manual = true; };
-    for (const type of ["wheel", "touchmove", "mousedown"]) doc.addEventListener(type, stop, {once: true, capture: true});
-    const started = Date.now();
-    const timer = parent.setInterval(() => {
-      if (manual || Date.now() - started > 12000 || parent.__sceneAligned !== STATE) { parent.clearInterval(timer); return; }
-      align();
-    }, 150);
+    keepAligned(align, 12000, () => parent.__sceneAligned === STATE, ["wheel", "touchmove", "mousedown"]);
   }
 </script>
-"""
+""".replace("__KEEP_IN_VIEW__", KEEP_IN_VIEW_JS)
 
 
 @functools.lru_cache(maxsize=16)
@@ -756,6 +765,18 @@ def _guard_range(key: str, a: dict, from_link: bool, force: bool = False) -> Non
                  icon=":material/straighten:")
 
 
+def _first_from_link(key: str) -> tuple[bool, bool]:
+    """(from_link, force): whether the link decides this control's value now, which it does when the
+    control first appears or a lecture scene sets it (force); checked once per control."""
+    checked = st.session_state.setdefault("_link_checked", set())
+    forced = st.session_state.get("_link_force", set())
+    force = key in forced and key in st.query_params
+    from_link = (key not in checked or force) and key in st.query_params
+    checked.add(key)
+    forced.discard(key)
+    return from_link, force
+
+
 def held_slider(where, label: str, lo: float, hi: float, step: float, *, key: str, default: float, **kwargs) -> float:
     """A float slider whose value lives in session state (the page resets it, e.g. to a new
     preset's value) and whose link holds it whenever it differs from the page's ``default``.
@@ -763,12 +784,7 @@ def held_slider(where, label: str, lo: float, hi: float, step: float, *, key: st
     Streamlit's own binding compares a slider without ``value=`` with its minimum: a value moved
     to the minimum left the link, which then opened on the page's default instead (Discrete,
     θ = −4). Here the link is read once, checked as every link value is, and written by the page."""
-    checked = st.session_state.setdefault("_link_checked", set())
-    forced = st.session_state.get("_link_force", set())
-    force = key in forced and key in st.query_params
-    from_link = (key not in checked or force) and key in st.query_params
-    checked.add(key)
-    forced.discard(key)
+    from_link, _ = _first_from_link(key)
     if from_link:
         raw = st.query_params.get(key)
         number = _as_number(raw)
@@ -948,13 +964,7 @@ def tabs(labels: dict[str, str], key: str):
 SECTION_SCROLL_HTML = """
 <script>
   const parent = window.parent, doc = parent.document;
-  function scroller(el) {
-    for (let e = el && el.parentElement; e; e = e.parentElement) {
-      const style = parent.getComputedStyle(e);
-      if (/(auto|scroll)/.test(style.overflowY) && e.scrollHeight > e.clientHeight) return e;
-    }
-    return doc.scrollingElement;
-  }
+__KEEP_IN_VIEW__
   function align() {
     const tabs = doc.querySelector(".st-key-__KEY__") || doc.querySelector("[data-testid=stTabs]");
     if (!tabs) return;
@@ -972,16 +982,9 @@ SECTION_SCROLL_HTML = """
       if (Math.abs(bar.scrollLeft - left) > 2) bar.scrollLeft = left;
     }
   }
-  let manual = false;
-  const stop = () => { manual = true; };
-  for (const type of ["wheel", "touchmove", "mousedown", "keydown"]) doc.addEventListener(type, stop, {once: true, capture: true});
-  const started = Date.now();
-  const timer = parent.setInterval(() => {
-    if (manual || Date.now() - started > 6000) { parent.clearInterval(timer); return; }
-    align();
-  }, 150);
+  keepAligned(align, 6000, () => true, ["wheel", "touchmove", "mousedown", "keydown"]);
 </script>
-"""
+""".replace("__KEEP_IN_VIEW__", KEEP_IN_VIEW_JS)
 
 
 def _guard_switch(key: str, a: dict, force: bool = False) -> None:
@@ -1015,13 +1018,7 @@ def _guarded(name: str, original):
             label_of = a["format_func"]
             return _slug_bound(name, call, a, key, slugs, {o: str(label_of(o)) for o in slugs})
         if a.get("bind") == "query-params" and isinstance(key, str):
-            # The link decides a widget's value when the widget first appears: check it once.
-            checked = st.session_state.setdefault("_link_checked", set())
-            forced = st.session_state.get("_link_force", set())
-            force = key in forced and key in st.query_params
-            from_link = (key not in checked or force) and key in st.query_params
-            checked.add(key)
-            forced.discard(key)
+            from_link, force = _first_from_link(key)
             if from_link or key in st.session_state:
                 if name in _RANGE_WIDGETS:
                     _guard_range(key, a, from_link, force)
