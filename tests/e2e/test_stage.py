@@ -68,8 +68,11 @@ def test_the_stage_fits_a_1280x720_projector(server, browser):
                       "σ (std. dev.)", "L (samples)"):
             box = page.get_by_text(label, exact=True).first.bounding_box()
             assert _inside(box, 720), (label, box)
-        pills = page.locator(".st-key-est button").filter(has_text=re.compile(r"\w")).all()  # the estimator picker
-        assert len(pills) == 8 and all(_inside(p.bounding_box(), 720) for p in pills)
+        # The estimator picker ends the controls on a projector (it rarely changes mid-lecture): the whole
+        # stage fits under the title instead (test_layout.py). It stands beside the stage, a scroll away.
+        pills = page.locator(".st-key-est button").filter(has_text=re.compile(r"\w")).all()
+        stage_box = chart.bounding_box()
+        assert len(pills) == 8 and all(p.bounding_box()["x"] > stage_box["x"] + stage_box["width"] for p in pills)
         width = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollWidth")
         assert width <= 1280
         screenshot(page, "estimator_lab_presenter_1280x720", full=False)
