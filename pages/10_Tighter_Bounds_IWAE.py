@@ -85,7 +85,7 @@ def slope_cell(e, g) -> str:
     text = f"{slope:+.2f} ± {se:.2f}" if se >= 0.005 else f"{slope:+.2f} ± <0.01"
     if len(fitted) < len(curves.grid):
         text += f" ({sweep} = {values(fitted)})"
-    return text.replace("-", "−")
+    return ui.for_people(text)
 
 
 def last_resolved(e, g) -> int:
@@ -163,7 +163,7 @@ else:
                          "closed forms below): it is biased, so its SNR is measured against another target.")
     if sweep == "M":
         fitted = [curves.slope[k][0] for k in keys_shown if curves.slope[k][0] is not None]
-        lo_s, hi_s = f"{min(fitted):.2f}".replace("-", "−"), f"{max(fitted):.2f}".replace("-", "−")
+        lo_s, hi_s = ui.for_people(f"{min(fitted):.2f}"), ui.for_people(f"{max(fitted):.2f}")
         sentences.append("Averaging M bounds of K = 1 averages M independent ELBO gradients: the fitted slopes are "
                          + (f"all {lo_s}" if lo_s == hi_s else f"{lo_s} to {hi_s}")
                          + ", the encoder's included, where theory says ½.")

@@ -58,7 +58,7 @@ def mapping_section() -> None:
         "Top: z = μ + σε. Grey lines follow the first 12 draws. Each z moves by exactly 1 per unit of μ and by ε per "
         "unit of σ: that per-draw derivative is what backprop uses."
     )
-    st.caption(f"The first draws at μ = {mu:g}, σ = {sigma:g} (the values set above):".replace("-", "−"))
+    st.caption(f"The first draws at μ = {ui.for_people(f'{mu:g}')}, σ = {sigma:g} (the values set above):")
     rows = [{"draw": i + 1, "ε": round(float(e), 4), "z = μ + σε": round(float(v), 4), "∂z/∂μ": 1.0,
              "∂z/∂σ = ε": round(float(e), 4)} for i, (e, v) in enumerate(zip(eps[:6], z[:6]))]
     ui.table(rows, key="families")

@@ -132,10 +132,15 @@ def _rare_events(stage: dict, plan) -> None:
                    "tamer f.", icon=":material/warning:")
 
 
+def _start_setting(axis: str, plan) -> str:
+    """Where the figure's slider starts, for a sentence: "μ = −0.5"."""
+    return f"{AXIS_SYMBOL[axis]} = {ui.for_people(f'{plan.grid[plan.start]:g}')}"
+
+
 def _what_it_shows(stage: dict, axis: str, plan, param: str) -> str:
     """One sentence about the starting frame, computed from its numbers (so it is true for any setting)."""
     readouts, start, names = stage["readouts"], plan.start, stage["names"]
-    at = f"{AXIS_SYMBOL[axis]} = {plan.grid[start]:g}".replace("-", "−")
+    at = _start_setting(axis, plan)
     # The size of the starting frame's numbers (not the whole sweep's: along σ, exp(4.9x)'s gradient
     # grows from 6,150 to 10⁵⁰, and 6,150 is no rounding residue).
     sizes = np.abs(np.array([float(stage["exact"][start])] + [float(readouts[n]["std"][start]) for n in names]))
@@ -336,7 +341,7 @@ def _warnings(objective, mu: float, sigma: float, L: int, reps: int, results) ->
 
 
 def _below_the_stage(objective, mu, sigma, L, seed, chosen, stage, axis, plan, param, results) -> None:
-    start_value = f"{AXIS_SYMBOL[axis]} = {plan.grid[plan.start]:g}".replace("-", "−")
+    start_value = _start_setting(axis, plan)
     # Lazy tabs: only the open tab's content is computed and sent.
     numbers, by_L, code, maths = ui.tabs(
         {"numbers": "The numbers", "by_L": "Variance against L", "code": "Reproduce in PyTorch",
